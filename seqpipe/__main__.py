@@ -1,0 +1,3 @@
+from seqpipe.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Text normalization, tokenization, vocabularies and contiguous splits."""
