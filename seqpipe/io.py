@@ -1,0 +1,80 @@
+"""Atomic file writes, run ids and versioned JSON: nothing half-written is ever visible under its name."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from seqpipe import SCHEMA_VERSION, __version__
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id such as `20261129T103407Z-3fa2c1`."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success fsync and rename it into place.
+
+    >>> with atomic_path("/tmp/seqpipe-doctest.txt") as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> Path("/tmp/seqpipe-doctest.txt").read_text()
+    'done'
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write text atomically (temp file + rename)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write bytes atomically (temp file + rename)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def versioned(payload: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Stamp a JSON payload with what wrote it: kind, schema version, seqpipe version."""
+    return {"kind": kind, "schema_version": SCHEMA_VERSION, "seqpipe_version": __version__, **payload}
+
+
+def write_json(path: str | Path, payload: dict[str, Any], kind: str) -> Path:
+    """Write a versioned JSON document atomically."""
+    text = json.dumps(versioned(payload, kind), indent=2, ensure_ascii=False, default=_jsonable)
+    return atomic_write_text(path, text + "\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
