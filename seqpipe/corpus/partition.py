@@ -1,0 +1,69 @@
+"""Cut a corpus into partitions: byte blocks of large files (on line boundaries), groups of small files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seqpipe.corpus.reader import FileInfo
+from seqpipe.corpus.sources import InputFile
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Bytes [start, end) of input file `file_index` (end None: to the end of the file)."""
+
+    file_index: int
+    start: int = 0
+    end: int | None = None
+
+    @property
+    def continues_file(self) -> bool:
+        """True when an earlier piece of the same file exists (text may flow in from it)."""
+        return self.start > 0
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One unit of parallel work: consecutive pieces, in corpus order."""
+
+    index: int
+    pieces: tuple[Piece, ...]
+
+
+def plan_partitions(files: list[InputFile], infos: list[FileInfo], blocksize: int) -> list[Partition]:
+    """Partitions in corpus order; skipped files are left out.
+
+    Large splittable files become one partition per block (never mixed with other files), so a
+    partition holds either whole files or one block of one file.
+
+    >>> f = [InputFile("a", 10, 0, None), InputFile("b", 25, 0, None), InputFile("c", 3, 0, None)]
+    >>> i = [FileInfo("utf-8")] * 3
+    >>> [[(p.file_index, p.start, p.end) for p in part.pieces] for part in plan_partitions(f, i, 12)]
+    [[(0, 0, None)], [(1, 0, 12)], [(1, 12, 24)], [(1, 24, None)], [(2, 0, None)]]
+    """
+    partitions: list[list[Piece]] = []
+    group: list[Piece] = []
+    group_bytes = 0
+
+    def flush() -> None:
+        nonlocal group, group_bytes
+        if group:
+            partitions.append(group)
+        group, group_bytes = [], 0
+
+    for index, (f, info) in enumerate(zip(files, infos, strict=True)):
+        if info.skip_reason:
+            continue
+        if f.size > blocksize and info.splittable and f.compression is None:
+            flush()
+            starts = list(range(0, f.size, blocksize))
+            for start in starts:
+                end = start + blocksize if start + blocksize < f.size else None
+                partitions.append([Piece(index, start, end)])
+            continue
+        if group and group_bytes + f.size > blocksize:
+            flush()
+        group.append(Piece(index))
+        group_bytes += f.size
+    flush()
+    return [Partition(i, tuple(pieces)) for i, pieces in enumerate(partitions)]

@@ -1,0 +1,138 @@
+"""Count one partition: read, normalize, tokenize, and count n-grams in vectorized form.
+
+A partition's tokens get local ids in first-occurrence order (`pandas.factorize`); n-grams are id
+tuples counted with numpy per document. Only the small parts of the result (the local vocabulary,
+head/tail tokens, per-file statistics) travel to the client; the n-gram arrays stay on the worker
+until they are remapped to global ids and merged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from seqpipe.config import TextConfig
+from seqpipe.corpus.partition import Partition
+from seqpipe.corpus.reader import FileInfo, read_range
+from seqpipe.corpus.sources import InputFile
+from seqpipe.ngrams.keys import count_rows
+from seqpipe.text.normalize import normalize_line
+from seqpipe.text.tokenize import tokenize_line
+
+
+@dataclass
+class FileStats:
+    """Per input file figures gathered while counting (summed over the file's pieces)."""
+
+    lines: int = 0
+    tokens: int = 0
+    bad_bytes: int = 0
+
+    def add(self, other: FileStats) -> None:
+        """Accumulate another piece's figures."""
+        self.lines += other.lines
+        self.tokens += other.tokens
+        self.bad_bytes += other.bad_bytes
+
+
+@dataclass
+class PartitionSummary:
+    """The small part of a partition's counts: shipped to the client to build the global vocabulary."""
+
+    index: int
+    uniques: np.ndarray  # local id -> token (object array), first-occurrence order
+    unigram_counts: np.ndarray  # int64 per local id
+    head: list[str]  # first max_order-1 tokens of the partition's stream
+    tail: list[str]  # last max_order-1 tokens
+    n_tokens: int
+    first_file: int  # file index of the first piece (cross-partition n-grams are booked to it)
+    continues_file: bool  # the first piece continues a file begun in the previous partition
+    file_stats: dict[int, FileStats] = field(default_factory=dict)
+
+
+@dataclass
+class PartitionCounts:
+    """A partition's full result: the summary plus n-gram rows per order in local ids."""
+
+    summary: PartitionSummary
+    # order -> (columns of local ids, match_count, file index per row); rows unique per (ngram, file)
+    rows: dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray]]
+
+
+def tokenize_partition(
+    partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig
+) -> tuple[list[str], np.ndarray, np.ndarray, dict[int, FileStats]]:
+    """Tokens of a partition with, per token, its segment id and file index."""
+    tokens: list[str] = []
+    seg_lengths: list[int] = []
+    seg_files: list[int] = []
+    stats: dict[int, FileStats] = {}
+    for piece in partition.pieces:
+        lines, bad = read_range(files[piece.file_index], infos[piece.file_index], piece.start, piece.end)
+        fstats = stats.setdefault(piece.file_index, FileStats())
+        fstats.lines += len(lines)
+        fstats.bad_bytes += bad
+        before = len(tokens)
+        if text.boundary != "line" and text.tokens == "word":
+            # whitespace separates words whatever the line breaks: normalize the block in one call
+            tokens.extend(tokenize_line(normalize_line("\n".join(lines), text.normalize), "word"))
+        else:
+            for line in lines:
+                line_tokens = tokenize_line(normalize_line(line, text.normalize), text.tokens)
+                tokens.extend(line_tokens)
+                if text.boundary == "line":
+                    seg_lengths.append(len(line_tokens))
+                    seg_files.append(piece.file_index)
+        fstats.tokens += len(tokens) - before
+        if text.boundary != "line":
+            seg_lengths.append(len(tokens) - before)
+            seg_files.append(piece.file_index)
+    lengths = np.asarray(seg_lengths, dtype=np.int64)
+    if text.boundary == "flat":
+        segments = np.zeros(len(tokens), dtype=np.int32)
+    else:
+        segments = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+    file_of_token = np.repeat(np.asarray(seg_files, dtype=np.int32), lengths)
+    return tokens, segments, file_of_token, stats
+
+
+def count_partition(
+    partition: Partition,
+    files: list[InputFile],
+    infos: list[FileInfo],
+    text: TextConfig,
+    orders: tuple[int, ...],
+) -> PartitionCounts:
+    """Count every order's n-grams inside one partition (nothing that crosses its edges)."""
+    tokens, segments, file_of_token, stats = tokenize_partition(partition, files, infos, text)
+    codes, uniques = pd.factorize(pd.Series(tokens, dtype=object), sort=False)
+    ids = codes.astype(np.int32)
+    radix = max(len(uniques), 1)
+    rows = {}
+    for n in orders:
+        m = len(ids) - n + 1
+        if m <= 0:
+            rows[n] = ([np.empty(0, np.int32) for _ in range(n)], np.empty(0, np.int64), np.empty(0, np.int32))
+            continue
+        valid = segments[:m] == segments[n - 1 : n - 1 + m]
+        columns = [ids[i : i + m][valid] for i in range(n)]
+        # the file rides along as an extra column so rows stay unique per (ngram, file) for doc_count
+        local_files, file_codes = np.unique(file_of_token[:m][valid], return_inverse=True)
+        cols, counts = count_rows([file_codes.astype(np.int32), *columns], max(radix, len(local_files)))
+        rows[n] = (cols[1:], counts, local_files[cols[0]].astype(np.int32))
+    keep = max(orders) - 1
+    summary = PartitionSummary(
+        index=partition.index,
+        uniques=np.asarray(uniques, dtype=object),
+        unigram_counts=np.bincount(ids, minlength=len(uniques)).astype(np.int64),
+        head=tokens[:keep],
+        tail=tokens[-keep:] if keep else [],
+        n_tokens=len(tokens),
+        first_file=partition.pieces[0].file_index,
+        continues_file=partition.pieces[0].continues_file,
+        file_stats=stats,
+    )
+    return PartitionCounts(summary, rows)
+

@@ -1,0 +1,99 @@
+"""Vectorized n-gram keys: pack id tuples into int64, group equal rows, sum counts.
+
+Rows are n-gram id tuples (one int32 column per position). When `radix**n` fits in int64 the
+tuple packs into one integer whose order is the tuple's lexicographic order; otherwise rows are
+grouped with `np.lexsort` over the columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+INT64_MAX = np.iinfo(np.int64).max
+
+
+def fits_int64(radix: int, n: int, extra: int = 1) -> bool:
+    """True when `radix**n * extra` keys fit in a signed 64-bit integer."""
+    return radix**n * extra <= INT64_MAX
+
+
+def pack(columns: list[np.ndarray], radix: int) -> np.ndarray:
+    """Pack n id columns into one int64 key (caller checks `fits_int64`).
+
+    >>> pack([np.array([1, 2]), np.array([3, 0])], 10).tolist()
+    [13, 20]
+    """
+    key = columns[0].astype(np.int64)
+    for col in columns[1:]:
+        key = key * radix + col
+    return key
+
+
+def unpack(keys: np.ndarray, radix: int, n: int) -> list[np.ndarray]:
+    """Inverse of `pack`."""
+    cols = []
+    rest = keys
+    for _ in range(n):
+        cols.append((rest % radix).astype(np.int32))
+        rest = rest // radix
+    return cols[::-1]
+
+
+def group_rows(
+    columns: list[np.ndarray], counts: np.ndarray, files: np.ndarray, radix: int
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Group equal n-gram rows: (unique columns sorted lexicographically, match_count, doc_count).
+
+    `files` names the document of each row; doc_count is the number of distinct documents.
+
+    >>> cols, mc, dc = group_rows([np.array([2, 1, 2]), np.array([0, 5, 0])],
+    ...                           np.array([1, 4, 2]), np.array([0, 0, 1]), radix=10)
+    >>> [c.tolist() for c in cols], mc.tolist(), dc.tolist()
+    ([[1, 2], [5, 0]], [4, 3], [1, 2])
+    """
+    n = len(columns)
+    if len(counts) == 0:
+        return [np.empty(0, np.int32) for _ in range(n)], np.empty(0, np.int64), np.empty(0, np.int64)
+    n_files = int(files.max()) + 1
+    if fits_int64(radix, n, n_files):
+        order = np.argsort(pack(columns, radix) * n_files + files, kind="stable")
+    elif fits_int64(radix, n):
+        order = np.lexsort((files, pack(columns, radix)))
+    else:
+        order = np.lexsort((files, *columns[::-1]))
+    cols = [c[order] for c in columns]
+    c_sorted = counts[order]
+    f_sorted = files[order]
+    same_key = np.ones(len(order) - 1, dtype=bool)
+    for c in cols:
+        same_key &= c[1:] == c[:-1]
+    key_start = np.concatenate(([True], ~same_key))
+    pair_start = key_start.copy()
+    pair_start[1:] |= f_sorted[1:] != f_sorted[:-1]
+    starts = np.flatnonzero(key_start)
+    match_count = np.add.reduceat(c_sorted.astype(np.int64), starts)
+    doc_count = np.add.reduceat(pair_start.astype(np.int64), starts)
+    return [c[starts] for c in cols], match_count, doc_count
+
+
+def count_rows(columns: list[np.ndarray], radix: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Unique id-tuple rows (sorted) and how often each occurs.
+
+    >>> cols, counts = count_rows([np.array([3, 1, 3]), np.array([2, 2, 2])], radix=4)
+    >>> [c.tolist() for c in cols], counts.tolist()
+    ([[1, 3], [2, 2]], [1, 2])
+    """
+    n = len(columns)
+    if len(columns[0]) == 0:
+        return [np.empty(0, np.int32) for _ in range(n)], np.empty(0, np.int64)
+    if fits_int64(radix, n):
+        keys, counts = np.unique(pack(columns, radix), return_counts=True)
+        return unpack(keys, radix, n), counts.astype(np.int64)
+    order = np.lexsort(columns[::-1])
+    cols = [c[order] for c in columns]
+    same = np.ones(len(order) - 1, dtype=bool)
+    for c in cols:
+        same &= c[1:] == c[:-1]
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    counts = np.diff(np.append(starts, len(order))).astype(np.int64)
+    return [c[starts] for c in cols], counts

@@ -1,0 +1,99 @@
+"""The snapshot's self-description: `_manifest.json`, `vocab.parquet` and the Zipf plot."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from seqpipe.corpus.reader import FileInfo
+from seqpipe.corpus.sources import InputFile
+from seqpipe.io import write_json
+from seqpipe.ngrams.count import FileStats
+from seqpipe.ngrams.merge import BucketResult, GlobalVocab
+from seqpipe.ngrams.zipf import fit_zipf, frequencies_from_count_of_counts, plot_zipf
+from seqpipe.text.vocab import Vocab
+
+TOP_K_IN_MANIFEST = 20
+
+
+def write_snapshot_files(
+    staging: Path,
+    *,
+    run_id: str,
+    corpus: str,
+    config: dict[str, Any],
+    files: list[InputFile],
+    infos: list[FileInfo],
+    hashes: list[str],
+    file_stats: dict[int, FileStats],
+    vocab: GlobalVocab,
+    min_freq: int,
+    buckets: list[BucketResult],
+    partitions: int,
+    timings: dict[str, float],
+) -> dict[int, dict[str, int]]:
+    """Write vocab, Zipf plot and manifest into the staging folder; return totals per order."""
+    book_vocab = Vocab.from_counts(
+        zip(vocab.by_frequency["token"], vocab.by_frequency["match_count"].astype(int)), min_freq=min_freq
+    )
+    book_vocab.save(staging / "vocab.parquet")
+
+    orders = sorted({b.order for b in buckets})
+    totals: dict[int, dict[str, int]] = {}
+    zipf: dict[str, dict[str, float | None]] = {}
+    freqs_by_order = {}
+    top: dict[str, list[list[Any]]] = {}
+    for n in orders:
+        mine = [b for b in buckets if b.order == n]
+        coc: dict[int, int] = {}
+        for b in mine:
+            for value, times in b.count_of_counts.items():
+                coc[value] = coc.get(value, 0) + times
+        totals[n] = {"ngrams": sum(b.mass for b in mine), "distinct": sum(b.rows for b in mine)}
+        freqs = frequencies_from_count_of_counts(coc)
+        freqs_by_order[n] = freqs
+        zipf[str(n)] = {"alpha_all_ranks": fit_zipf(freqs), "alpha_ranks_10_1000": fit_zipf(freqs, 10, 1000)}
+        merged_top = sorted((row for b in mine for row in b.top), key=lambda r: (-r[1], r[0]))
+        top[str(n)] = [[" ".join(g), c] for g, c in merged_top[:TOP_K_IN_MANIFEST]]
+    plot_zipf({n: f for n, f in freqs_by_order.items() if n <= 3}, staging / "zipf.png", f"Zipf: {corpus}")
+
+    inputs = []
+    for i, (f, info, digest) in enumerate(zip(files, infos, hashes)):
+        stats = file_stats.get(i, FileStats())
+        inputs.append(
+            {
+                "uri": f.uri, "size": f.size, "mtime": f.mtime, "sha256": digest, "compression": f.compression,
+                "encoding": info.encoding, "skipped": info.skip_reason,
+                "lines": stats.lines, "tokens": stats.tokens, "bad_bytes": stats.bad_bytes,
+            }
+        )
+    write_json(
+        staging / "_manifest.json",
+        {
+            "run_id": run_id,
+            "corpus": corpus,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "config": config,
+            "inputs": inputs,
+            "summary": {
+                "files": len(files),
+                "files_skipped": sum(1 for i in infos if i.skip_reason),
+                "bad_bytes": sum(x["bad_bytes"] for x in inputs),
+                "lines": sum(x["lines"] for x in inputs),
+                "tokens": totals.get(1, {}).get("ngrams", sum(x["tokens"] for x in inputs)),
+                "partitions": partitions,
+            },
+            "vocab": {"size": len(book_vocab), "distinct_tokens": vocab.size, "min_freq": min_freq,
+                      "fingerprint": book_vocab.fingerprint(), "file": "vocab.parquet"},
+            "totals": {str(n): t for n, t in totals.items()},
+            "zipf": zipf,
+            "top": top,
+            "files": {"vocab": "vocab.parquet", "zipf_plot": "zipf.png",
+                      "ngrams": {str(n): sorted(Path(b.path).relative_to(staging).as_posix() for b in buckets if b.order == n)
+                                 for n in orders}},
+            "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        },
+        kind="ngram-snapshot",
+    )
+    return totals

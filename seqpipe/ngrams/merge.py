@@ -1,0 +1,156 @@
+"""Global side of counting: one vocabulary for all partitions, n-grams across partition edges,
+remapping to global ids, and the per-bucket merge that writes sorted Parquet files.
+
+Global ids are ranks in alphabetical (code point) order, so a packed id tuple sorts like the
+n-gram's strings and each bucket file comes out sorted by (w1, w2, ...). Buckets are ranges of w1,
+so the files of one order are also sorted among themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from seqpipe.config import Boundary
+from seqpipe.ngrams.count import PartitionCounts, PartitionSummary
+from seqpipe.ngrams.keys import group_rows
+from seqpipe.ngrams.schema import ngram_schema
+
+Rows = tuple[list[np.ndarray], np.ndarray, np.ndarray]  # id columns, match_count, file index per row
+
+
+@dataclass
+class GlobalVocab:
+    """Every token of the corpus: alphabetical order (the id space) and frequency order (the vocab)."""
+
+    alpha_tokens: np.ndarray  # object array, sorted: global id -> token
+    by_frequency: pd.DataFrame  # token, match_count, in d2l vocab order (count desc, first occurrence)
+    mappings: list[np.ndarray]  # per partition: local id -> global id
+
+    @property
+    def size(self) -> int:
+        """Number of distinct tokens."""
+        return len(self.alpha_tokens)
+
+
+def build_global_vocab(summaries: list[PartitionSummary]) -> GlobalVocab:
+    """Merge the partitions' local vocabularies; ties in frequency keep first-occurrence order."""
+    frames = [
+        pd.DataFrame(
+            {
+                "token": s.uniques,
+                "match_count": s.unigram_counts,
+                # first occurrence = (partition, local rank): partitions are in corpus order
+                "first": (np.int64(s.index) << 32) + np.arange(len(s.uniques), dtype=np.int64),
+            }
+        )
+        for s in summaries
+    ]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["token", "match_count", "first"])
+    merged = table.groupby("token", sort=False).agg(match_count=("match_count", "sum"), first=("first", "min"))
+    merged = merged.reset_index().sort_values(["match_count", "first"], ascending=[False, True], kind="stable")
+    alpha_tokens = np.sort(merged["token"].to_numpy(dtype=object))
+    index = pd.Index(alpha_tokens)
+    mappings = [index.get_indexer(s.uniques).astype(np.int32) for s in summaries]
+    return GlobalVocab(alpha_tokens, merged[["token", "match_count"]].reset_index(drop=True), mappings)
+
+
+def cross_partition_rows(
+    summaries: list[PartitionSummary], vocab: GlobalVocab, orders: tuple[int, ...], boundary: Boundary
+) -> dict[int, Rows]:
+    """N-grams that start in one partition and end in a later one (only `flat` and `document`).
+
+    Walks the partitions in order carrying the last max_order-1 tokens of the stream, so a short or
+    empty partition in between is handled; each crossing n-gram is produced exactly once.
+    """
+    keep = max(orders) - 1
+    found: dict[int, list[tuple[tuple[str, ...], int]]] = {n: [] for n in orders}
+    carry: list[str] = []
+    for s in summaries:
+        chained = boundary == "flat" or (boundary == "document" and s.continues_file)
+        if not chained:
+            carry = []
+        seq = carry + s.head
+        for n in orders:
+            for i in range(len(carry)):
+                if len(carry) < i + n <= len(seq):
+                    found[n].append((tuple(seq[i : i + n]), s.first_file))
+        carry = (s.tail if s.n_tokens >= keep else seq[-keep:]) if keep else []
+    index = pd.Index(vocab.alpha_tokens)
+    out: dict[int, Rows] = {}
+    for n, grams in found.items():
+        cols = [index.get_indexer([g[i] for g, _ in grams]).astype(np.int32) for i in range(n)]
+        out[n] = (cols, np.ones(len(grams), np.int64), np.asarray([f for _, f in grams], dtype=np.int32))
+    return out
+
+
+def bucket_cuts(vocab: GlobalVocab, buckets: int) -> np.ndarray:
+    """Global-id cut points that split the token mass into `buckets` ranges of w1."""
+    counts = vocab.by_frequency.set_index("token")["match_count"].reindex(vocab.alpha_tokens).to_numpy()
+    cumulative = np.cumsum(counts, dtype=np.float64)
+    targets = cumulative[-1] * np.arange(1, buckets) / buckets if len(cumulative) else np.empty(0)
+    return np.searchsorted(cumulative, targets, side="right").astype(np.int64)
+
+
+def split_rows(rows: Rows, cuts: np.ndarray) -> dict[int, Rows]:
+    """Split rows by the w1 range they fall in."""
+    cols, counts, files = rows
+    which = np.searchsorted(cuts, cols[0], side="right") if len(cuts) else np.zeros(len(counts), np.int64)
+    out = {}
+    for b in range(len(cuts) + 1):
+        mask = which == b
+        out[b] = ([c[mask] for c in cols], counts[mask], files[mask])
+    return out
+
+
+def remap_partition(counts: PartitionCounts, mapping: np.ndarray, cuts: np.ndarray) -> dict[tuple[int, int], Rows]:
+    """Translate a partition's rows to global ids and split them into buckets, keyed (order, bucket)."""
+    out: dict[tuple[int, int], Rows] = {}
+    for n, (cols, match_count, files) in counts.rows.items():
+        global_rows = ([mapping[c] for c in cols], match_count, files)
+        for b, part in split_rows(global_rows, cuts).items():
+            out[(n, b)] = part
+    return out
+
+
+@dataclass
+class BucketResult:
+    """What a merged bucket reports back: sizes, count-of-counts and its most frequent rows."""
+
+    order: int
+    bucket: int
+    path: str
+    rows: int
+    mass: int
+    count_of_counts: dict[int, int]
+    top: list[tuple[tuple[str, ...], int]]
+
+
+def merge_bucket(
+    order: int, bucket: int, parts: list[Rows], alpha_tokens: np.ndarray, path: str, top_k: int = 100
+) -> BucketResult:
+    """Sum one bucket's rows over all partitions and write them, sorted, to one Parquet file."""
+    cols = [np.concatenate([p[0][i] for p in parts]) for i in range(order)]
+    counts = np.concatenate([p[1] for p in parts])
+    files = np.concatenate([p[2] for p in parts])
+    radix = max(len(alpha_tokens), 1)
+    ucols, match_count, doc_count = group_rows(cols, counts, files, radix)
+    dictionary = pa.array(alpha_tokens, type=pa.string())
+    table = pa.table(
+        [*(dictionary.take(pa.array(c)) for c in ucols), pa.array(match_count), pa.array(doc_count)],
+        schema=ngram_schema(order),
+    )
+    sorting = [pq.SortingColumn(i) for i in range(order)]
+    pq.write_table(table, path, compression="zstd", row_group_size=1 << 20, sorting_columns=sorting)
+    values, freq = np.unique(match_count, return_counts=True)
+    k = min(top_k, len(match_count))
+    top_idx = np.argsort(-match_count, kind="stable")[:k]  # stable: ties stay in alphabetical order
+    top = [(tuple(alpha_tokens[c[i]] for c in ucols), int(match_count[i])) for i in top_idx]
+    return BucketResult(
+        order, bucket, path, len(match_count), int(match_count.sum()),
+        dict(zip(values.tolist(), freq.tolist())), top,
+    )

@@ -1,0 +1,129 @@
+"""Snapshot storage: staging, atomic publish through `LATEST`, a per-corpus lock, and readers.
+
+Layout under the output root::
+
+    corpus/<name>/snapshots/<run_id>/{_manifest.json, vocab.parquet, zipf.png, ngrams/n=K/part-*.parquet}
+    corpus/<name>/LATEST        one line: the run id of the newest complete snapshot
+    corpus/<name>/.lock         held while a run writes this corpus
+
+A run writes everything into `snapshots/.staging-<run_id>/`, renames it to `snapshots/<run_id>`
+(atomic on one filesystem), then replaces `LATEST` atomically. A crash at any point leaves the
+previous snapshot named by `LATEST`; the next run removes leftover staging folders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import filelock
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from seqpipe.corpus.errors import CorpusError
+from seqpipe.io import atomic_write_text
+
+STAGING_PREFIX = ".staging-"
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def corpus_dir(out_root: str | Path, name: str) -> Path:
+    """`<out>/corpus/<name>`; the name may not escape the output root."""
+    if not _SAFE_NAME.match(name) or ".." in name:
+        raise CorpusError(f"corpus name {name!r}: use letters, digits, '.', '_' and '-' only")
+    root = Path(out_root)
+    if "://" in str(out_root):
+        raise CorpusError(f"{out_root}: snapshots are written to a local folder (remote outputs are not supported yet)")
+    return root / "corpus" / name
+
+
+@contextmanager
+def corpus_lock(cdir: Path) -> Iterator[None]:
+    """Hold the corpus' write lock, or fail at once naming the lock if another run holds it."""
+    cdir.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(cdir / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise CorpusError(f"another run is writing corpus '{cdir.name}' (lock {cdir / '.lock'}); try again later") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def clean_staging(cdir: Path) -> list[str]:
+    """Remove staging folders left by crashed runs (call only while holding the lock)."""
+    snapshots = cdir / "snapshots"
+    removed = []
+    if snapshots.is_dir():
+        for entry in snapshots.iterdir():
+            if entry.name.startswith(STAGING_PREFIX):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+    return removed
+
+
+def staging_dir(cdir: Path, run_id: str) -> Path:
+    """A fresh staging folder for run `run_id`."""
+    path = cdir / "snapshots" / f"{STAGING_PREFIX}{run_id}"
+    path.mkdir(parents=True)
+    return path
+
+
+def publish(cdir: Path, staging: Path, run_id: str) -> Path:
+    """Move a complete staging folder into place and point `LATEST` at it."""
+    final = cdir / "snapshots" / run_id
+    os.rename(staging, final)
+    atomic_write_text(cdir / "LATEST", run_id + "\n")
+    return final
+
+
+def latest_snapshot(out_root: str | Path, name: str) -> Path:
+    """The folder of the newest complete snapshot of a corpus."""
+    cdir = corpus_dir(out_root, name)
+    try:
+        run_id = (cdir / "LATEST").read_text().strip()
+    except FileNotFoundError:
+        raise CorpusError(f"corpus '{name}' has no snapshot under {out_root}") from None
+    return cdir / "snapshots" / run_id
+
+
+def resolve_snapshot(path: str | Path) -> Path:
+    """Accept a snapshot folder or a corpus folder (then follow its `LATEST`)."""
+    p = Path(path)
+    if (p / "_manifest.json").is_file():
+        return p
+    if (p / "LATEST").is_file():
+        return p / "snapshots" / (p / "LATEST").read_text().strip()
+    raise CorpusError(f"{path}: not a snapshot (no _manifest.json) nor a corpus folder (no LATEST)")
+
+
+def read_manifest(snapshot: str | Path) -> dict[str, Any]:
+    """The snapshot's `_manifest.json`."""
+    return json.loads((resolve_snapshot(snapshot) / "_manifest.json").read_text(encoding="utf-8"))
+
+
+def read_ngrams(snapshot: str | Path, order: int) -> pa.Table:
+    """All rows of one order as an Arrow table (w1..wK, match_count, doc_count)."""
+    folder = resolve_snapshot(snapshot) / "ngrams" / f"n={order}"
+    if not folder.is_dir():
+        raise CorpusError(f"{snapshot}: no n-grams of order {order} (counted: see _manifest.json)")
+    return ds.dataset(str(folder), format="parquet").to_table()
+
+
+def top_ngrams(snapshot: str | Path, order: int, k: int) -> list[tuple[str, int]]:
+    """The k most frequent n-grams as (space-joined n-gram, match_count); ties alphabetical."""
+    if k < 1:
+        raise ValueError(f"k={k}: must be at least 1")
+    table = read_ngrams(snapshot, order).to_pandas()
+    words = [f"w{i + 1}" for i in range(order)]
+    table = table.sort_values(["match_count", *words], ascending=[False] + [True] * order, kind="stable").head(k)
+    joined = table[words].agg(" ".join, axis=1) if len(table) else []
+    return list(zip(joined, table["match_count"].astype(int)))
