@@ -1,7 +1,83 @@
-"""Placeholder: this command group is being written (see the issue that owns it)."""
+"""`seqpipe stats` (count n-grams into a snapshot) and `seqpipe top` (read the most frequent)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from seqpipe.config import Boundary, CorpusConfig, NgramConfig, Settings, TextConfig, parse_int_list, parse_size
+from seqpipe.ngrams import store
+from seqpipe.ngrams.dask_count import count_corpus
+from seqpipe.parallel import dask_client
+from seqpipe.text.normalize import Normalize
+from seqpipe.text.tokenize import TokenUnit
+
+err = Console(stderr=True)
+
+
+def stats(
+    sources: Annotated[list[str], typer.Argument(help="named corpus (timemachine), files, folders, globs or URLs")],
+    out: Annotated[Path | None, typer.Option(help="output root (default $SEQPIPE_OUT or ./seqpipe-out)")] = None,
+    name: Annotated[str | None, typer.Option(help="corpus name in the output tree")] = None,
+    normalize: Annotated[str, typer.Option(help="d2l | unicode | raw")] = "d2l",
+    tokens: Annotated[str, typer.Option(help="word | char")] = "word",
+    boundary: Annotated[str, typer.Option(help="flat | line | document")] = "flat",
+    orders: Annotated[str, typer.Option(help="comma-separated orders, 1..5")] = "1,2,3",
+    min_freq: Annotated[int, typer.Option(help="vocabulary cut (counts stay exact)")] = 0,
+    blocksize: Annotated[str, typer.Option(help="bytes per partition, e.g. 16MiB")] = "16MiB",
+    workers: Annotated[int, typer.Option(help="local Dask worker processes (0: in this process)")] = 2,
+    memory_limit: Annotated[str, typer.Option(help="memory limit per local worker")] = "4GiB",
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary line before the path")] = False,
+) -> None:
+    """Count n-grams of a corpus and publish a snapshot; the last line printed is its path."""
+    settings = Settings()
+    corpus = CorpusConfig(sources=tuple(sources), name=name)
+    text = TextConfig.model_validate({"normalize": normalize, "tokens": tokens, "boundary": boundary})
+    ngram = NgramConfig(orders=parse_int_list(orders), min_freq=min_freq, blocksize=parse_size(blocksize),
+                        workers=workers, memory_limit=memory_limit)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client:
+            result = count_corpus(corpus, text, ngram, out or settings.out, client, settings, on_progress)
+    for s in result.skipped:
+        err.print(f"skipped {s['uri']}: {s['reason']}", markup=False)
+    manifest = store.read_manifest(result.snapshot)
+    bad = manifest["summary"]["bad_bytes"]
+    if bad:
+        err.print(f"replaced {bad} invalid UTF-8 bytes (per file in _manifest.json)", markup=False)
+    line = ", ".join(f"{n}-grams {t['ngrams']:,} ({t['distinct']:,} distinct)" for n, t in result.totals.items())
+    err.print(f"{result.corpus}: {manifest['summary']['lines']:,} lines, vocab {result.vocab_size + 1:,}; {line}",
+              markup=False, soft_wrap=True)
+    if as_json:
+        print(json.dumps({"snapshot": str(result.snapshot), "run_id": result.run_id, "corpus": result.corpus,
+                          "totals": result.totals, "vocab_size": manifest["vocab"]["size"],
+                          "skipped": result.skipped, "bad_bytes": bad}))
+    print(result.snapshot)
+
+
+def top(
+    snapshot: Annotated[Path, typer.Argument(help="a snapshot folder, or a corpus folder (follows LATEST)")],
+    n: Annotated[int, typer.Option("--n", help="order")] = 1,
+    k: Annotated[int, typer.Option("--k", help="how many")] = 10,
+) -> None:
+    """Print the k most frequent n-grams as `ngram<TAB>match_count`."""
+    for ngram, count in store.top_ngrams(snapshot, n, k):
+        print(f"{ngram}\t{count}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add `stats` and `top`."""
+    app.command()(stats)
+    app.command()(top)

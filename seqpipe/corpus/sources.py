@@ -39,7 +39,8 @@ def _compression_of(path: str) -> str | None:
 
 def _local_file(path: str) -> InputFile:
     st = os.stat(path)
-    return InputFile(os.path.abspath(path), st.st_size, st.st_mtime, _compression_of(path))
+    # the real path: a file reached through several links (or a symlink loop) is one input
+    return InputFile(os.path.realpath(path), st.st_size, st.st_mtime, _compression_of(path))
 
 
 def _walk(directory: str) -> list[str]:

@@ -46,8 +46,9 @@ class PartitionSummary:
     unigram_counts: np.ndarray  # int64 per local id
     head: list[str]  # first max_order-1 tokens of the partition's stream
     tail: list[str]  # last max_order-1 tokens
+    head_files: list[int]  # file index of each head token
+    tail_files: list[int]
     n_tokens: int
-    first_file: int  # file index of the first piece (cross-partition n-grams are booked to it)
     continues_file: bool  # the first piece continues a file begun in the previous partition
     file_stats: dict[int, FileStats] = field(default_factory=dict)
 
@@ -57,7 +58,7 @@ class PartitionCounts:
     """A partition's full result: the summary plus n-gram rows per order in local ids."""
 
     summary: PartitionSummary
-    # order -> (columns of local ids, match_count, file index per row); rows unique per (ngram, file)
+    # order -> (columns of local ids, match_count, file of the first token); unique per (ngram, file)
     rows: dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray]]
 
 
@@ -129,8 +130,9 @@ def count_partition(
         unigram_counts=np.bincount(ids, minlength=len(uniques)).astype(np.int64),
         head=tokens[:keep],
         tail=tokens[-keep:] if keep else [],
+        head_files=file_of_token[:keep].tolist(),
+        tail_files=file_of_token[-keep:].tolist() if keep else [],
         n_tokens=len(tokens),
-        first_file=partition.pieces[0].file_index,
         continues_file=partition.pieces[0].continues_file,
         file_stats=stats,
     )

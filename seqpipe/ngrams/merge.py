@@ -69,17 +69,18 @@ def cross_partition_rows(
     """
     keep = max(orders) - 1
     found: dict[int, list[tuple[tuple[str, ...], int]]] = {n: [] for n in orders}
-    carry: list[str] = []
+    carry: list[tuple[str, int]] = []  # (token, file index): an n-gram belongs to its first token's file
     for s in summaries:
         chained = boundary == "flat" or (boundary == "document" and s.continues_file)
         if not chained:
             carry = []
-        seq = carry + s.head
+        seq = carry + list(zip(s.head, s.head_files))
         for n in orders:
             for i in range(len(carry)):
                 if len(carry) < i + n <= len(seq):
-                    found[n].append((tuple(seq[i : i + n]), s.first_file))
-        carry = (s.tail if s.n_tokens >= keep else seq[-keep:]) if keep else []
+                    found[n].append((tuple(tok for tok, _ in seq[i : i + n]), seq[i][1]))
+        if keep:
+            carry = list(zip(s.tail, s.tail_files)) if s.n_tokens >= keep else seq[-keep:]
     index = pd.Index(vocab.alpha_tokens)
     out: dict[int, Rows] = {}
     for n, grams in found.items():

@@ -1,0 +1,25 @@
+"""Flow `corpus-stats`: count a corpus' n-grams into a published Parquet snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from seqpipe.config import CorpusConfig, NgramConfig, TextConfig
+from tasks.corpus import count_ngrams
+
+
+@flow(name="corpus-stats", log_prints=True)
+def corpus_stats(
+    corpus: CorpusConfig = CorpusConfig(),
+    text: TextConfig = TextConfig(),
+    ngram: NgramConfig = NgramConfig(),
+    out: str | None = None,
+) -> dict[str, Any]:
+    """Count uni/bi/tri-grams of the corpus (default: The Time Machine) and publish a snapshot."""
+    return count_ngrams(corpus, text, ngram, out)
+
+
+if __name__ == "__main__":
+    print(corpus_stats()["snapshot"])

@@ -1,0 +1,230 @@
+"""Token ids with sentence markers and exact n-gram tables for the language models (vectorized numpy).
+
+Every sentence becomes `<s> w1 ... wn </s>`. lmplz pads with order-1 `<s>` and collapses them again, which
+gives the same n-grams: every k-gram that lies inside one padded sentence, `<s>` only in first position.
+The table of order k holds those k-grams as sorted int64 keys `context * V + word`, where `context` is
+the row of the first k-1 words in the table of order k-1 (order 1: the key is the word id). Keys built
+this way sort lexicographically by word ids and never overflow, whatever the order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, count, repeat
+
+import numpy as np
+
+from seqpipe.text.tokenize import TokenUnit, tokenize_line
+from seqpipe.text.vocab import Vocab
+
+UNK, BOS, EOS = "<unk>", "<s>", "</s>"
+UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
+SPECIALS = frozenset((UNK, BOS, EOS))
+_CHUNK_LINES = 20_000
+
+
+@dataclass(frozen=True)
+class NgramTable:
+    """The distinct k-grams of one order: sorted keys, raw counts, and where their suffix lives."""
+
+    keys: np.ndarray  # int64, sorted: context row * V + word (order 1: word id)
+    counts: np.ndarray  # int64 occurrences
+    suffix: np.ndarray | None  # int64 row of words 2..k in the order k-1 table (None for order 1)
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+
+@dataclass(frozen=True)
+class NgramCounts:
+    """Everything the estimators need: vocabulary, tables for orders 1..order, corpus figures."""
+
+    vocab: Vocab  # <unk>, <s>, </s>, then words by frequency (ties by first occurrence)
+    tables: list[NgramTable]  # tables[k - 1] is order k
+    first_rank: np.ndarray  # id -> rank of first occurrence (lmplz's word ids)
+    sentences: int
+    tokens: int  # word tokens, markers excluded
+    unit: TokenUnit = "word"
+    boundary: str = "line"
+
+    @property
+    def order(self) -> int:
+        """Highest order counted."""
+        return len(self.tables)
+
+
+def encode_lines(
+    lines: Sequence[str], unit: TokenUnit, boundary: str, table: dict[str, int], grow: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids (int32) of all sentences and the length of each; unknown tokens get id 0 unless `grow`.
+
+    `line`: one sentence per line (empty ones dropped); `flat`: the whole text is one sentence. The
+    markers `<unk>`, `<s>`, `</s>` in the text are read as whitespace, as `lmplz` does.
+
+    >>> t = {UNK: 0, BOS: 1, EOS: 2}
+    >>> ids, lens = encode_lines(["a b", "", "b c"], "word", "line", t, grow=True)
+    >>> ids.tolist(), lens.tolist(), list(t)
+    ([3, 4, 4, 5], [2, 2], ['<unk>', '<s>', '</s>', 'a', 'b', 'c'])
+    """
+    if boundary not in ("line", "flat"):
+        raise ValueError(f"boundary {boundary!r}: the n-gram LM supports 'line' or 'flat'")
+    if grow:
+        lookup = defaultdict(count(len(table)).__next__, table)
+        to_id = lookup.__getitem__
+    ids_parts: list[np.ndarray] = []
+    len_parts: list[np.ndarray] = []
+    for start in range(0, len(lines), _CHUNK_LINES):
+        chunk = lines[start : start + _CHUNK_LINES]
+        toks = [tokenize_line(line, unit) for line in chunk]
+        if any("<" in line for line in chunk):
+            toks = [[t for t in tl if t not in SPECIALS] for tl in toks]
+        flat = list(chain.from_iterable(toks))
+        mapped = map(to_id, flat) if grow else map(table.get, flat, repeat(UNK_ID))
+        ids_parts.append(np.fromiter(mapped, np.int32, len(flat)))
+        len_parts.append(np.fromiter(map(len, toks), np.int64, len(toks)))
+    if grow:
+        table.update(lookup)
+    ids = np.concatenate(ids_parts) if ids_parts else np.empty(0, np.int32)
+    lens = np.concatenate(len_parts) if len_parts else np.empty(0, np.int64)
+    if boundary == "flat":
+        return ids, np.array([ids.size] if ids.size else [], np.int64)
+    return ids, lens[lens > 0]
+
+
+def pad_sentences(ids: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """One int32 stream with `<s>` before and `</s>` after every sentence.
+
+    >>> pad_sentences(np.array([3, 4, 5]), np.array([2, 1])).tolist()
+    [1, 3, 4, 2, 1, 5, 2]
+    """
+    ends = np.cumsum(lens + 2) - 1
+    starts = ends - lens - 1
+    seq = np.empty(ids.size + 2 * lens.size, np.int32)
+    words = np.ones(seq.size, bool)
+    words[starts] = False
+    words[ends] = False
+    seq[starts] = BOS_ID
+    seq[ends] = EOS_ID
+    seq[words] = ids
+    return seq
+
+
+def _sort_with_index(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted keys and the permutation that sorts them (packs the index into the key when it fits)."""
+    bits = max(1, int(keys.size - 1).bit_length())
+    if keys.size and int(keys.max()) < (1 << (62 - bits)):
+        packed = keys << bits
+        packed |= np.arange(keys.size, dtype=np.int64)
+        packed.sort()
+        return packed >> bits, packed & ((1 << bits) - 1)
+    perm = np.argsort(keys)
+    return keys[perm], perm
+
+
+def _group(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start flags, unique keys, counts) of a sorted key array."""
+    flags = np.ones(sorted_keys.size, bool)
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=flags[1:])
+    starts = np.flatnonzero(flags)
+    counts = np.diff(np.append(starts, sorted_keys.size)).astype(np.int64)
+    return flags, sorted_keys[starts], counts
+
+
+def locate(sorted_keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Row of each query in a sorted unique key array, -1 where absent.
+
+    >>> locate(np.array([2, 5, 9]), np.array([9, 3, 2])).tolist()
+    [2, -1, 0]
+    """
+    if queries.size == 0 or sorted_keys.size == 0:
+        return np.full(queries.size, -1, np.int64)
+    sq, perm = _sort_with_index(queries)  # sorted queries make the binary searches cache-friendly
+    pos = np.minimum(np.searchsorted(sorted_keys, sq), sorted_keys.size - 1)
+    rows = np.where(sorted_keys[pos] == sq, pos, -1)
+    out = np.empty(queries.size, np.int64)
+    out[perm] = rows
+    return out
+
+
+def count_tables(seq: np.ndarray, vocab_size: int, order: int) -> list[NgramTable]:
+    """Distinct k-grams (k = 1..order) of a padded stream with their counts and suffix rows."""
+    n = seq.size
+    tables = [NgramTable(np.arange(vocab_size, dtype=np.int64), np.bincount(seq, minlength=vocab_size), None)]
+    row = seq.astype(np.int64)  # row of the (k-1)-gram ending at each position, -1 if it crosses <s>
+    follows = seq[1:] != BOS_ID
+    for k in range(2, order + 1):
+        valid = follows & (row[:-1] >= 0)
+        keys = row[:-1][valid] * vocab_size + seq[1:][valid]
+        if k < order:
+            sorted_keys, perm = _sort_with_index(keys)
+            flags, uniq, counts = _group(sorted_keys)
+            inverse = np.empty(keys.size, np.int64)
+            inverse[perm] = np.cumsum(flags) - 1
+            del perm, flags, sorted_keys
+            row = np.full(n, -1, np.int64)
+            row[1:][valid] = inverse
+            del inverse
+        else:
+            keys.sort()
+            _, uniq, counts = _group(keys)
+        del keys, valid
+        ctx, word = np.divmod(uniq, vocab_size)
+        if k == 2:
+            suffix = word
+        else:
+            lower = tables[k - 2]
+            suffix = locate(lower.keys, lower.suffix[ctx] * vocab_size + word)  # type: ignore[index]
+        tables.append(NgramTable(uniq, counts, suffix))
+    return tables
+
+
+def count_ngrams(lines: Sequence[str], order: int, unit: TokenUnit = "word", boundary: str = "line") -> NgramCounts:
+    """Vocabulary and n-gram tables of orders 1..order from normalized training lines.
+
+    >>> c = count_ngrams(["a b a", "b"], order=2)
+    >>> c.vocab.idx_to_token, [len(t) for t in c.tables]
+    (['<unk>', '<s>', '</s>', 'a', 'b'], [5, 6])
+    """
+    table = {UNK: UNK_ID, BOS: BOS_ID, EOS: EOS_ID}
+    ids, lens = encode_lines(lines, unit, boundary, table, grow=True)
+    if ids.size == 0:
+        raise ValueError("no training text: the training lines hold no tokens")
+    first_order = list(table)
+    freq = np.bincount(ids, minlength=len(first_order))
+    perm = np.concatenate([[UNK_ID, BOS_ID, EOS_ID], 3 + np.argsort(-freq[3:], kind="stable")])
+    remap = np.empty_like(perm)
+    remap[perm] = np.arange(perm.size)
+    counts = freq[perm]
+    counts[BOS_ID] = counts[EOS_ID] = lens.size
+    vocab = Vocab([first_order[i] for i in perm], counts.tolist())
+    seq = pad_sentences(remap[ids].astype(np.int32), lens)
+    del ids
+    tables = count_tables(seq, len(vocab), order)
+    return NgramCounts(vocab, tables, perm, int(lens.size), int(lens.sum()), unit, boundary)
+
+
+def encode_eval(lines: Sequence[str], vocab: Vocab, unit: TokenUnit = "word", boundary: str = "line") -> np.ndarray:
+    """Padded id stream of held-out lines; tokens outside the vocabulary become `<unk>` (id 0)."""
+    ids, lens = encode_lines(lines, unit, boundary, vocab.token_to_idx, grow=False)
+    return pad_sentences(ids, lens)
+
+
+def lookup_rows(tables: list[NgramTable], seq: np.ndarray) -> list[np.ndarray]:
+    """rows[k-1][i]: row in the order-k table of the k-gram ending at position i (-1: absent or crosses <s>).
+
+    >>> c = count_ngrams(["a b"], order=2)
+    >>> [r.tolist() for r in lookup_rows(c.tables, pad_sentences(np.array([3, 4, 4]), np.array([3])))]
+    [[1, 3, 4, 4, 2], [-1, 0, 1, -1, 2]]
+    """
+    vocab_size = len(tables[0])
+    rows = [seq.astype(np.int64)]
+    follows = seq[1:] != BOS_ID
+    for table in tables[1:]:
+        prev = rows[-1]
+        row = np.full(seq.size, -1, np.int64)
+        ok = follows & (prev[:-1] >= 0)
+        row[1:][ok] = locate(table.keys, prev[:-1][ok] * vocab_size + seq[1:][ok])
+        rows.append(row)
+    return rows
