@@ -87,10 +87,13 @@ def parse_size(text: str | int) -> int:
     number = s.rstrip("abgikm")
     unit = s[len(number) :]
     if unit not in units or not number:
-        raise ValueError(f"size {text!r}: use a number with an optional unit (KiB, MiB, GiB, KB, MB, GB)")
-    value = int(float(number) * units[unit])
+        raise ValueError(f"size {text!r}: use a positive number with an optional unit (KiB, MiB, GiB, KB, MB, GB)")
+    try:
+        value = int(float(number) * units[unit])
+    except ValueError:
+        value = 0
     if value <= 0:
-        raise ValueError(f"size {text!r} must be positive")
+        raise ValueError(f"size {text!r}: use a positive number with an optional unit (KiB, MiB, GiB, KB, MB, GB)")
     return value
 
 
