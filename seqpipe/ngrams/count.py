@@ -18,7 +18,7 @@ from seqpipe.corpus.partition import Partition
 from seqpipe.corpus.reader import FileInfo, read_range
 from seqpipe.corpus.sources import InputFile
 from seqpipe.ngrams.keys import count_rows
-from seqpipe.text.normalize import normalize_line
+from seqpipe.text.normalize import d2l_words_from_bytes, normalize_line
 from seqpipe.text.tokenize import tokenize_line
 
 
@@ -76,7 +76,9 @@ def tokenize_partition(
         fstats.lines += len(lines)
         fstats.bad_bytes += bad
         before = len(tokens)
-        if text.boundary != "line" and text.tokens == "word":
+        if text.boundary != "line" and text.tokens == "word" and text.normalize == "d2l":
+            tokens.extend(d2l_words_from_bytes("\n".join(lines).encode("utf-8", "surrogatepass")))
+        elif text.boundary != "line" and text.tokens == "word":
             # whitespace separates words whatever the line breaks: normalize the block in one call
             tokens.extend(tokenize_line(normalize_line("\n".join(lines), text.normalize), "word"))
         else:
@@ -109,27 +111,38 @@ def count_partition(
     """Count every order's n-grams inside one partition (nothing that crosses its edges)."""
     tokens, segments, file_of_token, stats = tokenize_partition(partition, files, infos, text)
     codes, uniques = pd.factorize(pd.Series(tokens, dtype=object), sort=False)
+    if len(uniques) and isinstance(uniques[0], bytes):  # the d2l fast path tokenizes ASCII bytes
+        uniques = np.array([u.decode("ascii") for u in uniques], dtype=object)
     ids = codes.astype(np.int32)
     radix = max(len(uniques), 1)
+    # the file rides along as an extra key column so rows stay unique per (ngram, file) for doc_count
+    local_files = np.unique(np.fromiter((p.file_index for p in partition.pieces), dtype=np.int32))
+    file_codes = np.searchsorted(local_files, file_of_token).astype(np.int32) if len(local_files) > 1 else None
     rows = {}
     for n in orders:
         m = len(ids) - n + 1
         if m <= 0:
             rows[n] = ([np.empty(0, np.int32) for _ in range(n)], np.empty(0, np.int64), np.empty(0, np.int32))
             continue
-        valid = segments[:m] == segments[n - 1 : n - 1 + m]
-        columns = [ids[i : i + m][valid] for i in range(n)]
-        # the file rides along as an extra column so rows stay unique per (ngram, file) for doc_count
-        local_files, file_codes = np.unique(file_of_token[:m][valid], return_inverse=True)
-        cols, counts = count_rows([file_codes.astype(np.int32), *columns], max(radix, len(local_files)))
-        rows[n] = (cols[1:], counts, local_files[cols[0]].astype(np.int32))
+        columns = [ids[i : i + m] for i in range(n)]
+        row_files = file_codes[:m] if file_codes is not None else None
+        if text.boundary != "flat":
+            valid = segments[:m] == segments[n - 1 : n - 1 + m]
+            columns = [c[valid] for c in columns]
+            row_files = row_files[valid] if row_files is not None else None
+        if row_files is None:
+            cols, counts = count_rows(columns, [radix] * n)
+            rows[n] = (cols, counts, np.full(len(counts), local_files[0], dtype=np.int32))
+        else:
+            cols, counts = count_rows([row_files, *columns], [len(local_files)] + [radix] * n)
+            rows[n] = (cols[1:], counts, local_files[cols[0]].astype(np.int32))
     keep = max(orders) - 1
     summary = PartitionSummary(
         index=partition.index,
         uniques=np.asarray(uniques, dtype=object),
         unigram_counts=np.bincount(ids, minlength=len(uniques)).astype(np.int64),
-        head=tokens[:keep],
-        tail=tokens[-keep:] if keep else [],
+        head=_as_str(tokens[:keep]),
+        tail=_as_str(tokens[-keep:]) if keep else [],
         head_files=file_of_token[:keep].tolist(),
         tail_files=file_of_token[-keep:].tolist() if keep else [],
         n_tokens=len(tokens),
@@ -138,3 +151,7 @@ def count_partition(
     )
     return PartitionCounts(summary, rows)
 
+
+
+def _as_str(tokens: list) -> list[str]:
+    return [t.decode("ascii") if isinstance(t, bytes) else t for t in tokens]

@@ -12,30 +12,33 @@ import numpy as np
 INT64_MAX = np.iinfo(np.int64).max
 
 
-def fits_int64(radix: int, n: int, extra: int = 1) -> bool:
-    """True when `radix**n * extra` keys fit in a signed 64-bit integer."""
-    return radix**n * extra <= INT64_MAX
+def fits_int64(radix: int | list[int], n: int = 1, extra: int = 1) -> bool:
+    """True when all keys of n columns (radix each, or the given radices) times `extra` fit in int64."""
+    space = radix**n if isinstance(radix, int) else int(np.prod([int(r) for r in radix], dtype=object))
+    return space * extra <= INT64_MAX
 
 
-def pack(columns: list[np.ndarray], radix: int) -> np.ndarray:
-    """Pack n id columns into one int64 key (caller checks `fits_int64`).
+def pack(columns: list[np.ndarray], radix: int | list[int]) -> np.ndarray:
+    """Pack id columns into one int64 key, mixed radix (caller checks `fits_int64`).
 
     >>> pack([np.array([1, 2]), np.array([3, 0])], 10).tolist()
     [13, 20]
     """
+    radices = [radix] * len(columns) if isinstance(radix, int) else radix
     key = columns[0].astype(np.int64)
-    for col in columns[1:]:
-        key = key * radix + col
+    for col, r in zip(columns[1:], radices[1:]):
+        key = key * r + col
     return key
 
 
-def unpack(keys: np.ndarray, radix: int, n: int) -> list[np.ndarray]:
+def unpack(keys: np.ndarray, radix: int | list[int], n: int) -> list[np.ndarray]:
     """Inverse of `pack`."""
+    radices = [radix] * n if isinstance(radix, int) else radix
     cols = []
     rest = keys
-    for _ in range(n):
-        cols.append((rest % radix).astype(np.int32))
-        rest = rest // radix
+    for r in radices[::-1]:
+        cols.append((rest % r).astype(np.int32))
+        rest = rest // r
     return cols[::-1]
 
 
@@ -76,17 +79,18 @@ def group_rows(
     return [c[starts] for c in cols], match_count, doc_count
 
 
-def count_rows(columns: list[np.ndarray], radix: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """Unique id-tuple rows (sorted) and how often each occurs.
+def count_rows(columns: list[np.ndarray], radix: int | list[int]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Unique id-tuple rows (sorted) and how often each occurs; `radix` per column or shared.
 
-    >>> cols, counts = count_rows([np.array([3, 1, 3]), np.array([2, 2, 2])], radix=4)
+    >>> cols, counts = count_rows([np.array([3, 1, 3]), np.array([2, 2, 2])], radix=[4, 3])
     >>> [c.tolist() for c in cols], counts.tolist()
     ([[1, 3], [2, 2]], [1, 2])
     """
     n = len(columns)
     if len(columns[0]) == 0:
         return [np.empty(0, np.int32) for _ in range(n)], np.empty(0, np.int64)
-    if fits_int64(radix, n):
+    radix = [radix] * n if isinstance(radix, int) else radix
+    if fits_int64(radix):
         keys, counts = np.unique(pack(columns, radix), return_counts=True)
         return unpack(keys, radix, n), counts.astype(np.int64)
     order = np.lexsort(columns[::-1])

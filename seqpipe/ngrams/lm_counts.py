@@ -9,8 +9,10 @@ this way sort lexicographically by word ids and never overflow, whatever the ord
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, count, repeat
 
@@ -55,6 +57,18 @@ class NgramCounts:
         return len(self.tables)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC: tokenizing makes millions of short-lived lists and no cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def encode_lines(
     lines: Sequence[str], unit: TokenUnit, boundary: str, table: dict[str, int], grow: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -75,15 +89,16 @@ def encode_lines(
         to_id = lookup.__getitem__
     ids_parts: list[np.ndarray] = []
     len_parts: list[np.ndarray] = []
-    for start in range(0, len(lines), _CHUNK_LINES):
-        chunk = lines[start : start + _CHUNK_LINES]
-        toks = [tokenize_line(line, unit) for line in chunk]
-        if any("<" in line for line in chunk):
-            toks = [[t for t in tl if t not in SPECIALS] for tl in toks]
-        flat = list(chain.from_iterable(toks))
-        mapped = map(to_id, flat) if grow else map(table.get, flat, repeat(UNK_ID))
-        ids_parts.append(np.fromiter(mapped, np.int32, len(flat)))
-        len_parts.append(np.fromiter(map(len, toks), np.int64, len(toks)))
+    with _gc_paused():
+        for start in range(0, len(lines), _CHUNK_LINES):
+            chunk = lines[start : start + _CHUNK_LINES]
+            toks = [tokenize_line(line, unit) for line in chunk]
+            if any("<" in line for line in chunk):
+                toks = [[t for t in tl if t not in SPECIALS] for tl in toks]
+            flat = list(chain.from_iterable(toks))
+            mapped = map(to_id, flat) if grow else map(table.get, flat, repeat(UNK_ID))
+            ids_parts.append(np.fromiter(mapped, np.int32, len(flat)))
+            len_parts.append(np.fromiter(map(len, toks), np.int64, len(toks)))
     if grow:
         table.update(lookup)
     ids = np.concatenate(ids_parts) if ids_parts else np.empty(0, np.int32)

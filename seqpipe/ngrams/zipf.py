@@ -25,14 +25,14 @@ def fit_zipf(freqs: np.ndarray, first_rank: int = 1, last_rank: int | None = Non
     >>> round(fit_zipf(1000 / np.arange(1, 101) ** 1.2), 6)
     1.2
     """
-    ranks = np.arange(1, len(freqs) + 1, dtype=np.float64)
     last = len(freqs) if last_rank is None else min(last_rank, len(freqs))
-    sel = slice(first_rank - 1, last)
-    x, y = np.log(ranks[sel]), np.log(np.asarray(freqs, dtype=np.float64)[sel])
-    if len(x) < 2:
+    if last - first_rank + 1 < 2:
         return None
-    slope = np.polyfit(x, y, 1)[0]
-    return float(-slope)
+    x = np.log(np.arange(first_rank, last + 1, dtype=np.float64))
+    y = np.log(np.asarray(freqs[first_rank - 1 : last], dtype=np.float64))
+    x -= x.mean()
+    # the OLS slope in closed form: polyfit builds a Vandermonde matrix, 10x slower on millions of ranks
+    return float(-np.dot(x, y - y.mean()) / np.dot(x, x))
 
 
 def plot_zipf(freqs_by_order: dict[int, np.ndarray], path: str | Path, title: str) -> None:

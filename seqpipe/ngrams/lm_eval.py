@@ -1,0 +1,124 @@
+"""Perplexity of an n-gram LM on held-out lines, reported like KenLM's `query -v summary`, and the whole run.
+
+Token-weighted with natural logs: ppl = exp(-sum(log p) / tokens), where tokens counts every word and
+every `</s>`; "excluding OOVs" drops the `<unk>` tokens from both the sum and the count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from seqpipe.corpus import load_lines
+from seqpipe.ngrams.lm import KneserNeyLM, NgramLM, estimate
+from seqpipe.ngrams.lm_config import NgramLMConfig
+from seqpipe.ngrams.lm_counts import BOS_ID, UNK_ID, count_ngrams, encode_eval
+from seqpipe.text.split import split_lines
+from seqpipe.text.tokenize import tokenize_line
+
+
+@dataclass(frozen=True)
+class Perplexity:
+    """One evaluation: KenLM's four figures, the uniform baseline and how many tokens had probability 0."""
+
+    ppl_incl_oov: float
+    ppl_excl_oov: float
+    oovs: int
+    tokens: int  # words + </s>, OOVs included
+    nll: float  # total negative natural log-likelihood, OOVs included
+    uniform_ppl: float  # a uniform model over the predictable vocabulary
+    zero_prob_tokens: int  # tokens scored with probability 0 (MLE), which make a perplexity infinite
+    lines: int
+
+
+def perplexity(model: NgramLM, seq: np.ndarray) -> Perplexity:
+    """Score a padded id stream (see `encode_eval`).
+
+    >>> from seqpipe.ngrams.lm import count_lm
+    >>> from seqpipe.ngrams.lm_counts import count_ngrams
+    >>> m = count_lm(count_ngrams(["a b"], order=1))  # MLE: p(a) = p(b) = p(</s>) = 1/3
+    >>> p = perplexity(m, np.array([1, 3, 0, 2]))  # "<s> a <unk> </s>"
+    >>> round(p.ppl_excl_oov, 6), p.ppl_incl_oov, p.oovs, p.tokens, p.zero_prob_tokens
+    (3.0, inf, 1, 3, 1)
+    """
+    logp = model.token_logprobs(seq)
+    scored = seq[seq != BOS_ID]
+    oov = scored == UNK_ID
+    tokens, oovs = int(logp.size), int(oov.sum())
+    if tokens == 0:
+        raise ValueError("nothing to score: the evaluation text holds no sentences")
+    nll_incl = -float(logp.sum())
+    nll_excl = -float(logp[~oov].sum())
+    ppl_incl = math.exp(nll_incl / tokens) if nll_incl / tokens < 700 else math.inf
+    ppl_excl = math.exp(nll_excl / (tokens - oovs)) if tokens > oovs and nll_excl / (tokens - oovs) < 700 else math.inf
+    return Perplexity(
+        ppl_incl, ppl_excl, oovs, tokens, nll_incl, float(model.vocab_size),
+        int(np.isneginf(logp).sum()), int((seq == BOS_ID).sum()),
+    )
+
+
+def evaluate(model: NgramLM, lines: Sequence[str]) -> Perplexity:
+    """Perplexity on normalized held-out lines, tokenized like the training text."""
+    c = model.counts
+    return perplexity(model, encode_eval(lines, c.vocab, c.unit, c.boundary))
+
+
+@dataclass
+class LMRun:
+    """A model estimated on the train split and its perplexities on the held-out splits."""
+
+    config: NgramLMConfig
+    sources: list[str]
+    model: NgramLM
+    test: Perplexity
+    valid: Perplexity | None
+    split: dict[str, dict[str, int]] = field(default_factory=dict)  # lines and tokens per split
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready figures (an infinite perplexity is written as null: see zero_prob_tokens)."""
+        model = self.model
+        out: dict[str, Any] = {
+            "sources": self.sources,
+            "order": self.config.order,
+            "smoothing": self.config.smoothing,
+            **({"k": self.config.k} if self.config.smoothing == "addk" else {}),
+            **{key: _finite(v) for key, v in asdict(self.test).items()},
+            "vocab_size": model.vocab_size,
+            "ngrams": [len(t) for t in model.counts.tables],
+            "split": self.split,
+            "text": {"normalize": self.config.normalize, "tokens": self.config.tokens, "boundary": self.config.boundary},
+        }
+        if isinstance(model, KneserNeyLM):
+            out["discounts"] = {str(k): list(d) for k, d in enumerate(model.discounts, start=1)}
+            out["discount_fallback"] = {str(k): why for k, why in model.fallback.items()}
+        if self.valid is not None:
+            out["valid"] = {key: _finite(v) for key, v in asdict(self.valid).items()}
+        return out
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _size(lines: Sequence[str], config: NgramLMConfig) -> dict[str, int]:
+    return {"lines": len(lines), "tokens": sum(len(tokenize_line(x, config.tokens)) for x in lines)}
+
+
+def run_lm(sources: str | Sequence[str], config: NgramLMConfig) -> LMRun:
+    """Load, split (contiguous, by lines), count the train part, estimate, and score the held-out parts."""
+    names = [sources] if isinstance(sources, str) else list(sources)
+    parts = split_lines(load_lines(names, config.normalize), config.split)
+    if not any(line.strip() for line in parts.train):
+        raise ValueError("no training text: the train split is empty")
+    if not parts.test:
+        raise ValueError("the test split is empty: use a larger corpus or a smaller --split")
+    model = estimate(count_ngrams(parts.train, config.order, config.tokens, config.boundary), config)
+    valid = evaluate(model, parts.valid) if parts.valid else None
+    sizes = {"train": _size(parts.train, config), "test": _size(parts.test, config)}
+    if parts.valid:
+        sizes["valid"] = _size(parts.valid, config)
+    return LMRun(config, names, model, evaluate(model, parts.test), valid, sizes)
