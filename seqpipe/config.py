@@ -64,7 +64,8 @@ class NgramConfig(_Stage):
     blocksize: int = Field(16 * 2**20, gt=0, description="bytes per partition")
     workers: int = Field(2, ge=0, description="local Dask workers; 0 runs in this process")
     memory_limit: str = Field("4GiB", description="per local worker")
-    buckets: int = Field(0, ge=0, description="hash buckets for the merge (0: one per worker)")
+    buckets: int = Field(0, ge=0, description="w1-range buckets for the merge (0: chosen from the corpus size)")
+    reuse_counts: bool = Field(True, description="cache per-partition counts so a refresh skips unchanged input")
 
     @field_validator("orders")
     @classmethod

@@ -15,6 +15,10 @@ from typing import Any
 from seqpipe import SCHEMA_VERSION, __version__
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 def new_run_id() -> str:
     """A sortable, unique run id such as `20261129T103407Z-3fa2c1`."""
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
@@ -33,6 +37,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are meant to be read by others
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as fh:

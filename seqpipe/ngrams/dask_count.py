@@ -6,7 +6,8 @@
     files      <- merge_bucket(order, bucket)    one task per (order, w1-range), writes Parquet
 
 Counts never depend on how the corpus was cut: n-grams crossing partition edges are counted once,
-on the client, from each partition's first and last max_order-1 tokens.
+on the client, from each partition's first and last max_order-1 tokens. A refresh reuses the cached
+counts of every partition whose bytes did not change, and does nothing when no input changed.
 """
 
 from __future__ import annotations
@@ -20,15 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
 from seqpipe.corpus.errors import CorpusError
-from seqpipe.corpus.partition import plan_partitions
+from seqpipe.corpus.partition import Partition, plan_partitions
 from seqpipe.corpus.reader import FileInfo, content_hash, sniff
-from seqpipe.corpus.sources import corpus_name, expand_sources
+from seqpipe.corpus.sources import InputFile, corpus_name, expand_sources
 from seqpipe.io import new_run_id
-from seqpipe.ngrams import merge, store
+from seqpipe.ngrams import merge, partition_cache, store
 from seqpipe.ngrams.count import FileStats, PartitionCounts, count_partition
 from seqpipe.ngrams.manifest import write_snapshot_files
 from seqpipe.parallel import InlineClient, as_completed
@@ -48,34 +47,73 @@ class CountResult:
     vocab_size: int
     skipped: list[dict[str, str]]
     timings: dict[str, float] = field(default_factory=dict)
+    reused_partitions: int = 0
+    counted_partitions: int = 0
+    changes: dict[str, list[str]] = field(default_factory=dict)  # added / changed / removed URIs
+    unchanged: bool = False  # nothing changed: the previous snapshot is still current
 
 
-def _summary(counts: PartitionCounts):
-    return counts.summary
+@dataclass
+class Inputs:
+    """The corpus as found now: files, what sniffing said, and content hashes."""
+
+    files: list[InputFile]
+    infos: list[FileInfo]
+    hashes: list[str]
 
 
-def _counted(partition, files, infos, text, orders):
-    try:
-        return count_partition(partition, files, infos, text, orders)
-    except (OSError, EOFError) as exc:  # a truncated .gz, a file that vanished or lost its permissions
-        uris = ", ".join(files[p.file_index].uri for p in partition.pieces)
-        raise CorpusError(f"{uris}: cannot be read ({type(exc).__name__}: {exc})") from None
+def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None,
+                   previous: dict[str, dict[str, Any]] | None = None) -> Inputs:
+    """Expand, sniff and hash every input; an empty or missing corpus fails here, before any work.
 
-
-def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None) -> tuple[list, list[FileInfo], list[str]]:
-    """Expand sources, sniff every file and hash it; an empty or missing corpus fails here, before any work."""
+    A file whose size and mtime equal those in `previous` (the last manifest's inputs by URI) keeps
+    its recorded hash instead of being read again, as make and rsync trust mtimes.
+    """
     files = expand_sources(list(corpus.sources), settings)
-    infos = []
+    infos, hashes = [], []
     for f in files:
         info = sniff(f, corpus.binary_nul_fraction)
         if info.skip_reason is None and f.size == 0:
             info = FileInfo(info.encoding, "empty file")
         infos.append(info)
+        old = (previous or {}).get(f.uri)
+        same = old is not None and old["size"] == f.size and old["mtime"] == f.mtime and old.get("sha256")
+        hashes.append(old["sha256"] if same else content_hash(f))
     if all(i.skip_reason for i in infos):
         reasons = "; ".join(f"{f.uri}: {i.skip_reason}" for f, i in zip(files, infos))
         raise CorpusError(f"the corpus holds no readable text ({reasons})")
-    hashes = [content_hash(f) for f in files]
-    return files, infos, hashes
+    return Inputs(files, infos, hashes)
+
+
+def _counted(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
+             orders: tuple[int, ...], cache_file: str | None) -> tuple[PartitionCounts, bool]:
+    """Counts of one partition from the cache when there, else counted (and cached); (counts, reused)."""
+    if cache_file:
+        cached = partition_cache.load(Path(cache_file), partition)
+        if cached is not None:
+            return cached, True
+    try:
+        counts = count_partition(partition, files, infos, text, orders)
+    except (OSError, EOFError) as exc:  # a truncated .gz, a file that vanished or lost its permissions
+        uris = ", ".join(files[p.file_index].uri for p in partition.pieces)
+        raise CorpusError(f"{uris}: cannot be read ({type(exc).__name__}: {exc})") from None
+    if cache_file:
+        partition_cache.save(Path(cache_file), counts, partition)
+    return counts, False
+
+
+def _previous_manifest(cdir: Path) -> dict[str, Any] | None:
+    try:
+        return store.read_manifest(cdir)
+    except (CorpusError, OSError, ValueError):
+        return None
+
+
+def _changes(previous: dict[str, Any] | None, inputs: Inputs) -> dict[str, list[str]]:
+    old = {i["uri"]: i["sha256"] for i in (previous or {}).get("inputs", [])}
+    new = dict(zip((f.uri for f in inputs.files), inputs.hashes))
+    return {"added": sorted(set(new) - set(old)), "removed": sorted(set(old) - set(new)),
+            "changed": sorted(u for u in set(new) & set(old) if new[u] != old[u])}
 
 
 def count_corpus(
@@ -86,80 +124,112 @@ def count_corpus(
     client: Any,
     settings: Settings | None = None,
     on_progress: Progress | None = None,
+    force: bool = False,
 ) -> CountResult:
-    """Count every order of `ngram.orders` over the corpus and publish a snapshot under `out_root`."""
+    """Count every order of `ngram.orders` over the corpus and publish a snapshot under `out_root`.
+
+    Unless `force`, a run whose inputs and config equal the latest snapshot's publishes nothing and
+    returns that snapshot with `unchanged=True`.
+    """
     progress = on_progress or (lambda stage, done, total: None)
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    files, infos, hashes = inspect_inputs(corpus, settings)
     name = corpus.name or corpus_name(list(corpus.sources))
     cdir = store.corpus_dir(out_root, name)
-    partitions = plan_partitions(files, infos, ngram.blocksize)
-    timings["inspect"] = time.perf_counter() - t0
-
+    config = {"corpus": corpus.model_dump(mode="json"), "text": text.model_dump(mode="json"),
+              "ngram": ngram.model_dump(mode="json")}
     with store.corpus_lock(cdir):
+        previous = _previous_manifest(cdir)
+        previous_inputs = {i["uri"]: i for i in previous["inputs"]} if previous else None
+        inputs = inspect_inputs(corpus, settings, previous_inputs)
+        changes = _changes(previous, inputs)
+        timings = {"inspect": time.perf_counter() - t0}
+        if previous and not force and previous["config"] == config and not any(changes.values()):
+            snapshot = store.latest_snapshot(out_root, name)
+            return CountResult(snapshot, previous["run_id"], name,
+                               {int(n): t for n, t in previous["totals"].items()}, previous["vocab"]["distinct_tokens"],
+                               [{"uri": i["uri"], "reason": i["skipped"]} for i in previous["inputs"] if i["skipped"]],
+                               timings, changes=changes, unchanged=True)
         store.clean_staging(cdir)
         run_id = new_run_id()
         staging = store.staging_dir(cdir, run_id)
         try:
-            t = time.perf_counter()
-            counted = [
-                client.submit(_counted, p, files, infos, text, ngram.orders, retries=1, key=f"count-{run_id}-{p.index}")
-                for p in partitions
-            ]
-            summary_futures = [client.submit(_summary, c, key=f"summary-{run_id}-{i}") for i, c in enumerate(counted)]
-            for done, _ in enumerate(as_completed(client, summary_futures), start=1):
-                progress("count partitions", done, len(partitions))
-            summaries = client.gather(summary_futures)
-            timings["count"] = time.perf_counter() - t
-
-            t = time.perf_counter()
-            vocab = merge.build_global_vocab(summaries)
-            total_tokens = int(sum(s.n_tokens for s in summaries))
-            if total_tokens == 0:
-                raise CorpusError(f"corpus '{name}': no tokens after '{text.normalize}' normalization")
-            n_buckets = ngram.buckets or max(1, min(2 * max(ngram.workers, 1), math.ceil(total_tokens / TOKENS_PER_BUCKET)))
-            cuts = merge.bucket_cuts(vocab, n_buckets)
-            crossing = merge.cross_partition_rows(summaries, vocab, ngram.orders, text.boundary)
-            remapped = [
-                client.submit(merge.remap_partition, c, m, cuts, key=f"remap-{run_id}-{i}")
-                for i, (c, m) in enumerate(zip(counted, vocab.mappings))
-            ]
-            # every merge task needs the id -> token table: ship it to each worker once
-            alpha = vocab.alpha_tokens if isinstance(client, InlineClient) else client.scatter(vocab.alpha_tokens, broadcast=True)
-            merged = []
-            for n in ngram.orders:
-                folder = staging / "ngrams" / f"n={n}"
-                folder.mkdir(parents=True)
-                crossing_parts = merge.split_rows(crossing[n], cuts)
-                for b in range(n_buckets):
-                    parts = [client.submit(operator.getitem, r, (n, b), key=f"pick-{run_id}-{i}-{n}-{b}") for i, r in enumerate(remapped)]
-                    merged.append(
-                        client.submit(
-                            merge.merge_bucket, n, b, [*parts, crossing_parts[b]], alpha, str(folder / f"part-{b:05d}.parquet"),
-                            key=f"merge-{run_id}-{n}-{b}", retries=1,
-                        )
-                    )
-            for done, _ in enumerate(as_completed(client, merged), start=1):
-                progress("merge and write", done, len(merged))
-            buckets = client.gather(merged)
-            del counted, remapped, summary_futures  # release worker memory before writing the rest
-            timings["merge"] = time.perf_counter() - t
-
-            t = time.perf_counter()
-            file_stats: dict[int, FileStats] = {}
-            for s in summaries:
-                for index, fs in s.file_stats.items():
-                    file_stats.setdefault(index, FileStats()).add(fs)
-            totals = write_snapshot_files(
-                staging, run_id=run_id, corpus=name, config={"corpus": corpus, "text": text, "ngram": ngram},
-                files=files, infos=infos, hashes=hashes, file_stats=file_stats, vocab=vocab,
-                min_freq=ngram.min_freq, buckets=buckets, partitions=len(partitions), timings=timings,
-            )
-            snapshot = store.publish(cdir, staging, run_id)
+            result = _count_and_write(inputs, name, cdir, staging, run_id, config, text, ngram, client,
+                                      progress, timings)
+            result.snapshot = store.publish(cdir, staging, run_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # a kill -9 leaves it to the next run's clean-up
             raise
-        timings["write"] = time.perf_counter() - t
+    result.changes = changes
+    return result
+
+
+def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_id: str, config: dict[str, Any],
+                     text: TextConfig, ngram: NgramConfig, client: Any, progress: Progress,
+                     timings: dict[str, float]) -> CountResult:
+    files, infos = inputs.files, inputs.infos
+    partitions = plan_partitions(files, infos, ngram.blocksize)
+    cache_dir = cdir / "partition-cache"
+    keys = [partition_cache.cache_key(p, inputs.hashes, text, ngram.orders) for p in partitions]
+    t = time.perf_counter()
+    counted = [
+        client.submit(_counted, p, files, infos, text, ngram.orders,
+                      str(cache_dir / f"{k}.npz") if ngram.reuse_counts else None,
+                      retries=1, key=f"count-{run_id}-{p.index}")
+        for p, k in zip(partitions, keys)
+    ]
+    counts = [client.submit(operator.itemgetter(0), c, key=f"counts-{run_id}-{i}") for i, c in enumerate(counted)]
+    heads = [client.submit(_summary_and_reuse, c, key=f"summary-{run_id}-{i}") for i, c in enumerate(counted)]
+    for done, _ in enumerate(as_completed(client, heads), start=1):
+        progress("count partitions", done, len(partitions))
+    summaries, reused = zip(*client.gather(heads)) if heads else ((), ())
+    timings["count"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    vocab = merge.build_global_vocab(list(summaries))
+    total_tokens = int(sum(s.n_tokens for s in summaries))
+    if total_tokens == 0:
+        raise CorpusError(f"corpus '{name}': no tokens after '{text.normalize}' normalization")
+    n_buckets = ngram.buckets or max(1, min(2 * max(ngram.workers, 1), math.ceil(total_tokens / TOKENS_PER_BUCKET)))
+    cuts = merge.bucket_cuts(vocab, n_buckets)
+    crossing = merge.cross_partition_rows(list(summaries), vocab, ngram.orders, text.boundary)
+    remapped = [client.submit(merge.remap_partition, c, m, cuts, key=f"remap-{run_id}-{i}")
+                for i, (c, m) in enumerate(zip(counts, vocab.mappings))]
+    # every merge task needs the id -> token table: ship it to each worker once
+    alpha = vocab.alpha_tokens if isinstance(client, InlineClient) else client.scatter(vocab.alpha_tokens, broadcast=True)
+    merged = []
+    for n in ngram.orders:
+        folder = staging / "ngrams" / f"n={n}"
+        folder.mkdir(parents=True)
+        crossing_parts = merge.split_rows(crossing[n], cuts)
+        for b in range(n_buckets):
+            parts = [client.submit(operator.getitem, r, (n, b), key=f"pick-{run_id}-{i}-{n}-{b}")
+                     for i, r in enumerate(remapped)]
+            merged.append(client.submit(merge.merge_bucket, n, b, [*parts, crossing_parts[b]], alpha,
+                                        str(folder / f"part-{b:05d}.parquet"), key=f"merge-{run_id}-{n}-{b}",
+                                        retries=1))
+    for done, _ in enumerate(as_completed(client, merged), start=1):
+        progress("merge and write", done, len(merged))
+    buckets = client.gather(merged)
+    del counted, counts, remapped  # release worker memory before the rest
+    timings["merge"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    file_stats: dict[int, FileStats] = {}
+    for s in summaries:
+        for index, fs in s.file_stats.items():
+            file_stats.setdefault(index, FileStats()).add(fs)
+    totals = write_snapshot_files(
+        staging, run_id=run_id, corpus=name, config=config, files=files, infos=infos, hashes=inputs.hashes,
+        file_stats=file_stats, vocab=vocab, min_freq=ngram.min_freq, buckets=buckets, partitions=len(partitions),
+        timings=timings, reused_partitions=sum(reused),
+    )
+    if ngram.reuse_counts:
+        partition_cache.prune(cache_dir, set(keys))
+    timings["write"] = time.perf_counter() - t
     skipped = [{"uri": f.uri, "reason": i.skip_reason} for f, i in zip(files, infos) if i.skip_reason]
-    return CountResult(snapshot, run_id, name, totals, vocab.size, skipped, timings)
+    return CountResult(staging, run_id, name, totals, vocab.size, skipped, timings,
+                       reused_partitions=sum(reused), counted_partitions=len(partitions) - sum(reused))
+
+
+def _summary_and_reuse(counted: tuple[PartitionCounts, bool]):
+    return counted[0].summary, counted[1]

@@ -32,6 +32,7 @@ def write_snapshot_files(
     buckets: list[BucketResult],
     partitions: int,
     timings: dict[str, float],
+    reused_partitions: int = 0,
 ) -> dict[int, dict[str, int]]:
     """Write vocab, Zipf plot and manifest into the staging folder; return totals per order."""
     book_vocab = Vocab.from_counts(
@@ -83,6 +84,7 @@ def write_snapshot_files(
                 "lines": sum(x["lines"] for x in inputs),
                 "tokens": totals.get(1, {}).get("ngrams", sum(x["tokens"] for x in inputs)),
                 "partitions": partitions,
+                "reused_partitions": reused_partitions,
             },
             "vocab": {"size": len(book_vocab), "distinct_tokens": vocab.size, "min_freq": min_freq,
                       "fingerprint": book_vocab.fingerprint(), "file": "vocab.parquet"},

@@ -11,12 +11,12 @@ from seqpipe.ngrams.dask_count import count_corpus
 from seqpipe.parallel import InlineClient
 
 
-def run_count(sources, out: Path, client=None, name: str = "t", **kw):
+def run_count(sources, out: Path, client=None, name: str = "t", force: bool = False, **kw):
     """Count with the given text/ngram options, returning the CountResult."""
     text = TextConfig(**{k: kw.pop(k) for k in ("normalize", "tokens", "boundary") if k in kw})
     ngram = NgramConfig(**kw)
     return count_corpus(CorpusConfig(sources=tuple(map(str, sources)), name=name), text, ngram, out,
-                        client or InlineClient())
+                        client or InlineClient(), force=force)
 
 
 def snapshot_counters(snapshot: Path, order: int) -> tuple[Counter, Counter]:

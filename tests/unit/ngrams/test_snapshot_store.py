@@ -58,8 +58,16 @@ def test_files_are_sorted(snapshot):
     assert list(zip(table.w1, table.w2)) == sorted(zip(table.w1, table.w2))
 
 
-def test_second_run_publishes_a_new_snapshot_and_keeps_the_old(snapshot, tmp_path):
-    second = run_count([tmp_path / "c.txt"], tmp_path / "out", name="cats").snapshot
+def test_unchanged_corpus_publishes_nothing(snapshot, tmp_path):
+    again = run_count([tmp_path / "c.txt"], tmp_path / "out", name="cats")
+    assert again.unchanged and again.snapshot == snapshot
+    assert len(list((tmp_path / "out" / "corpus" / "cats" / "snapshots").iterdir())) == 1
+    other_config = run_count([tmp_path / "c.txt"], tmp_path / "out", name="cats", orders=(1, 2))
+    assert not other_config.unchanged and other_config.snapshot != snapshot
+
+
+def test_forced_run_publishes_a_new_snapshot_and_keeps_the_old(snapshot, tmp_path):
+    second = run_count([tmp_path / "c.txt"], tmp_path / "out", name="cats", force=True).snapshot
     assert second != snapshot and snapshot.is_dir()
     assert store.latest_snapshot(tmp_path / "out", "cats") == second
     assert store.resolve_snapshot(tmp_path / "out" / "corpus" / "cats") == second
@@ -71,7 +79,7 @@ def test_crash_leftovers_are_cleaned_and_latest_untouched(snapshot, tmp_path):
     (leftover / "ngrams").mkdir(parents=True)
     (leftover / "ngrams" / "half.parquet").write_bytes(b"PAR1 torn")
     assert store.latest_snapshot(tmp_path / "out", "cats") == snapshot
-    run_count([tmp_path / "c.txt"], tmp_path / "out", name="cats")
+    run_count([tmp_path / "c.txt"], tmp_path / "out", name="cats", force=True)
     assert not leftover.exists()
 
 
@@ -83,7 +91,7 @@ def test_failed_run_leaves_no_staging_and_keeps_latest(snapshot, tmp_path, monke
 
     monkeypatch.setattr(dask_count, "write_snapshot_files", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        run_count([tmp_path / "c.txt"], tmp_path / "out", name="cats")
+        run_count([tmp_path / "c.txt"], tmp_path / "out", name="cats", force=True)
     cdir = tmp_path / "out" / "corpus" / "cats"
     assert [p.name for p in (cdir / "snapshots").iterdir()] == [snapshot.name]
     assert store.latest_snapshot(tmp_path / "out", "cats") == snapshot

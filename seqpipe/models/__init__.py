@@ -1,0 +1,1 @@
+"""Sequence models: autoregressive window models, latent-state models and RNN language models."""

@@ -1,0 +1,113 @@
+"""Per-partition count cache: an unchanged partition is never re-read on a refresh.
+
+An entry is keyed by what determines a partition's counts: the content hash and byte range of each
+piece, the text config and the orders. Entries are `.npz` files (no pickle: loading runs no code)
+written atomically; file indices are stored as positions in the entry's own file list, because a
+refresh may add or remove other files and so renumber them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from seqpipe import SCHEMA_VERSION
+from seqpipe.config import TextConfig
+from seqpipe.corpus.partition import Partition
+from seqpipe.io import atomic_path
+from seqpipe.ngrams.count import FileStats, PartitionCounts, PartitionSummary
+
+
+def cache_key(partition: Partition, hashes: list[str], text: TextConfig, orders: tuple[int, ...]) -> str:
+    """A content key for a partition's counts."""
+    parts = [(hashes[p.file_index], p.start, p.end) for p in partition.pieces]
+    payload = json.dumps([SCHEMA_VERSION, parts, text.model_dump(), list(orders)])
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _join(tokens: list[str] | np.ndarray) -> np.ndarray:
+    """Tokens as one byte array preceded by their lengths (any character, NUL included, survives)."""
+    encoded = [t.encode("utf-8", "surrogatepass") for t in tokens]
+    lengths = np.array([len(e) for e in encoded], dtype=np.int64)
+    header = np.array([len(encoded)], dtype=np.int64)
+    body = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    return np.concatenate([header.view(np.uint8), lengths.view(np.uint8), body])
+
+
+def _split(data: np.ndarray) -> list[str]:
+    n = int(data[:8].view(np.int64)[0])
+    lengths = data[8 : 8 + 8 * n].view(np.int64)
+    body = data[8 + 8 * n :].tobytes()
+    ends = np.cumsum(lengths).tolist()
+    starts = [0, *ends[:-1]]
+    return [body[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends)]
+
+
+def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:
+    """Write one partition's counts (file indices made relative to the partition)."""
+    s = counts.summary
+    files = [p.file_index for p in partition.pieces]
+    local = {f: i for i, f in enumerate(dict.fromkeys(files))}
+    arrays: dict[str, np.ndarray] = {
+        "uniques": _join(list(s.uniques)),
+        "unigram_counts": s.unigram_counts,
+        "head": _join(s.head),
+        "tail": _join(s.tail),
+        "head_files": np.array([local[f] for f in s.head_files], dtype=np.int32),
+        "tail_files": np.array([local[f] for f in s.tail_files], dtype=np.int32),
+        "meta": np.frombuffer(json.dumps({
+            "n_tokens": s.n_tokens,
+            "stats": {local[f]: [v.lines, v.tokens, v.bad_bytes] for f, v in s.file_stats.items()},
+            "orders": sorted(counts.rows),
+        }).encode(), dtype=np.uint8),
+    }
+    for n, (cols, match, row_files) in counts.rows.items():
+        for i, c in enumerate(cols):
+            arrays[f"n{n}_c{i}"] = c
+        arrays[f"n{n}_count"] = match
+        arrays[f"n{n}_file"] = np.array([local[f] for f in row_files.tolist()], dtype=np.int32) \
+            if len(local) > 1 else np.zeros(len(match), np.int32)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+
+def load(path: Path, partition: Partition) -> PartitionCounts | None:
+    """Read an entry back with this run's file indices; None when there is no (readable) entry."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        meta = json.loads(data["meta"].tobytes())
+    except (OSError, ValueError, KeyError):
+        return None
+    files = np.array(list(dict.fromkeys(p.file_index for p in partition.pieces)), dtype=np.int32)
+    summary = PartitionSummary(
+        index=partition.index,
+        uniques=np.array(_split(data["uniques"]), dtype=object),
+        unigram_counts=data["unigram_counts"],
+        head=_split(data["head"]),
+        tail=_split(data["tail"]),
+        head_files=files[data["head_files"]].tolist(),
+        tail_files=files[data["tail_files"]].tolist(),
+        n_tokens=meta["n_tokens"],
+        continues_file=partition.pieces[0].continues_file,
+        file_stats={int(files[int(k)]): FileStats(*v) for k, v in meta["stats"].items()},
+    )
+    rows = {}
+    for n in meta["orders"]:
+        rows[n] = ([data[f"n{n}_c{i}"] for i in range(n)], data[f"n{n}_count"], files[data[f"n{n}_file"]])
+    return PartitionCounts(summary, rows)
+
+
+def prune(folder: Path, keep: set[str]) -> int:
+    """Delete entries not in `keep` (the current corpus' partitions); returns how many."""
+    removed = 0
+    if folder.is_dir():
+        for entry in folder.glob("*.npz"):
+            if entry.stem not in keep:
+                os.unlink(entry)
+                removed += 1
+    return removed

@@ -1,0 +1,35 @@
+"""The `series-forecast` flow under the session's Prefect harness: files, summary and the k-step artifact."""
+
+from __future__ import annotations
+
+import json
+
+from seqpipe.series.config import ForecastConfig, TrainConfig
+
+
+def test_series_forecast_flow_publishes_the_k_step_table(tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.series_forecast import series_forecast
+    from tasks.series import K_STEP_ARTIFACT, REPORT_ARTIFACT
+
+    cfg = ForecastConfig(models=("mlp", "gru"), horizons=(1, 4), train=TrainConfig(epochs=1, rnn_history=8))
+    summary = series_forecast(config=cfg, out=str(tmp_path), plots=False)
+
+    assert summary["out_dir"] == str(tmp_path) and summary["models"] == ["mlp", "gru"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"] == cfg.model_dump(mode="json")
+    assert (tmp_path / "predictions.parquet").is_file()
+    json.dumps(summary)  # the flow returns plain JSON-able data, never frames or tensors
+
+    with get_client(sync_client=True) as client:
+        keys = ArtifactFilterKey(any_=[K_STEP_ARTIFACT, REPORT_ARTIFACT])
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=keys))
+    by_key = {a.key: a for a in artifacts}
+    assert set(by_key) == {K_STEP_ARTIFACT, REPORT_ARTIFACT}
+    table = by_key[K_STEP_ARTIFACT].data
+    rows = json.loads(table) if isinstance(table, str) else table
+    assert len(rows) == 4 * 2  # (mlp, gru, last_value, train_mean) x (k=1, k=4)
+    mlp_k4 = next(r for r in rows if r["model"] == "mlp" and r["k"] == 4)
+    assert mlp_k4["mse"] == summary["by_model"]["mlp"]["mse_by_k"]["4"]
+    assert "last value" in by_key[REPORT_ARTIFACT].data
