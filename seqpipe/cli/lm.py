@@ -1,7 +1,91 @@
-"""Placeholder: this command group is being written (see the issue that owns it)."""
+"""`seqpipe lm`: estimate an n-gram LM on the train split and print its perplexity like KenLM's `query`."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from seqpipe.ngrams.arpa import write_arpa
+from seqpipe.ngrams.generate import sample_sentences
+from seqpipe.ngrams.lm import KneserNeyLM
+from seqpipe.ngrams.lm_config import NgramLMConfig
+from seqpipe.ngrams.lm_eval import LMRun, run_lm
+
+
+def _ppl(value: float, zero: int) -> str:
+    return f"{value:.3f}" if math.isfinite(value) else f"inf ({zero:,} tokens with probability 0)"
+
+
+def summary_lines(run: LMRun) -> list[str]:
+    """The human-readable report: setup, discounts (and fallbacks), then query's four lines and the baseline."""
+    c, model, p = run.config, run.model, run.test
+    sizes = "; ".join(f"{name} {s['lines']:,} lines / {s['tokens']:,} tokens" for name, s in run.split.items())
+    smoothing = f"addk k={c.k:g}" if c.smoothing == "addk" else c.smoothing
+    lines = [
+        f"{', '.join(run.sources)}: order {c.order} {smoothing}; {c.normalize}/{c.tokens}/{c.boundary}; {sizes}",
+        "n-grams: " + " / ".join(f"{len(t):,}" for t in model.counts.tables),
+    ]
+    if isinstance(model, KneserNeyLM):
+        lines.append("discounts D1 D2 D3+: " + " | ".join(
+            f"{k}: {' '.join(f'{d:.4f}' for d in ds)}" for k, ds in enumerate(model.discounts, start=1)))
+        for k, why in model.fallback.items():
+            lines.append(f"order {k}: discounts fell back to {' '.join(f'{d:g}' for d in c.discount_fallback)} ({why})")
+    lines += [
+        f"Perplexity including OOVs:\t{_ppl(p.ppl_incl_oov, p.zero_prob_tokens)}",
+        f"Perplexity excluding OOVs:\t{_ppl(p.ppl_excl_oov, p.zero_prob_excl_oov)}",
+        f"OOVs:\t{p.oovs}",
+        f"Tokens:\t{p.tokens}",
+        f"Uniform baseline (|V| = {p.uniform_ppl:,.0f}):\t{p.uniform_ppl:.3f}",
+    ]
+    return lines
+
+
+def lm(
+    sources: Annotated[list[str], typer.Argument(help="named corpus (timemachine), files, folders, globs or URLs")],
+    order: Annotated[int, typer.Option(help="n-gram order, 1..5")] = 3,
+    smoothing: Annotated[str, typer.Option(help="mkn (modified Kneser-Ney, as lmplz) | addk | mle")] = "mkn",
+    k: Annotated[float, typer.Option("--k", help="add-k pseudo-count (Laplace when 1)")] = 1.0,
+    split: Annotated[str, typer.Option(help="train[,valid] fractions of the lines; the rest is test")] = "0.9",
+    normalize: Annotated[str, typer.Option(help="d2l | unicode | raw")] = "d2l",
+    tokens: Annotated[str, typer.Option(help="word | char")] = "word",
+    boundary: Annotated[str, typer.Option(help="line (<s> ... </s> per line) | flat (one stream)")] = "line",
+    arpa: Annotated[Path | None, typer.Option(help="write the model as ARPA here (mkn only)")] = None,
+    generate: Annotated[int, typer.Option(help="also print this many sampled sentences")] = 0,
+    seed: Annotated[int, typer.Option(help="seed for --generate")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="end with one JSON line of the figures")] = False,
+) -> None:
+    """Estimate an n-gram LM on the first part of the corpus and report its perplexity on the rest."""
+    config = NgramLMConfig.model_validate({
+        "order": order, "smoothing": smoothing, "k": k, "split": split,
+        "normalize": normalize, "tokens": tokens, "boundary": boundary,
+    })
+    if arpa is not None and config.smoothing != "mkn":
+        raise ValueError(f"--arpa needs a back-off model: use --smoothing mkn (not {config.smoothing})")
+    if generate < 0:
+        raise ValueError(f"--generate {generate}: give a number of sentences, 0 or more")
+    run = run_lm(sources, config)
+    if arpa is not None:
+        write_arpa(run.model, arpa)  # before any output: a failure leaves one error line only
+    for line in summary_lines(run):
+        print(line)
+    payload: dict[str, Any] = run.summary()
+    if arpa is not None:
+        print(f"ARPA:\t{arpa}")
+        payload["arpa"] = str(arpa)
+    if generate:
+        joiner = "" if config.tokens == "char" else " "
+        samples = [joiner.join(s) for s in sample_sentences(run.model, generate, seed)]
+        for i, text in enumerate(samples, start=1):
+            print(f"sample {i}:\t{text}")
+        payload["samples"] = samples
+    if as_json:
+        print(json.dumps(payload, ensure_ascii=False))
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add `seqpipe lm` to the app."""
+    app.command("lm")(lm)

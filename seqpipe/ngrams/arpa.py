@@ -21,6 +21,7 @@ from seqpipe.ngrams.lm import KneserNeyLM, NgramLM
 from seqpipe.ngrams.lm_counts import BOS_ID
 
 BOS_LOG10 = -99.0
+_BLOCK = 1 << 20  # rows formatted at a time
 _WHITESPACE = re.compile(r"\s")
 _TAB, _NEWLINE, _SPACE, _EMPTY = (pa.scalar(s, pa.large_string()) for s in ("\t", "\n", " ", ""))
 
@@ -39,8 +40,8 @@ def _section(lines: pa.Array) -> pa.Buffer:
 
 def write_arpa(model: NgramLM, path: str | Path) -> Path:
     """Write a Kneser-Ney model as ARPA text (log10 probabilities and back-off weights)."""
-    if not isinstance(model, KneserNeyLM):
-        raise ValueError(
+    if not isinstance(model, KneserNeyLM):  # the user's choice of smoothing: a one-line error, not a bug
+        raise ValueError(  # noqa: TRY004
             f"ARPA holds back-off models: estimate with --smoothing mkn (this model is {model.smoothing})"
         )
     tokens = model.vocab.idx_to_token
@@ -54,20 +55,26 @@ def write_arpa(model: NgramLM, path: str | Path) -> Path:
         fh.write(header.encode())
         text = vocab_text
         for k in range(1, order + 1):
-            if k > 1:
-                ctx, word = np.divmod(tables[k - 1].keys, size)
-                text = pc.binary_join_element_wise(text.take(pa.array(ctx)), vocab_text.take(pa.array(word)), _SPACE)
             prob = model.prob[k - 1]
             if k == 1:
                 prob = prob.copy()
                 prob[BOS_ID] = 10.0**BOS_LOG10
-            columns = [_log10_text(prob), _TAB, text]
-            if k < order:
-                columns += [_TAB, _log10_text(model.backoff[k - 1])]
-            lines = pc.binary_join_element_wise(*columns, _NEWLINE, _EMPTY)
             fh.write(f"\n\\{k}-grams:\n".encode())
-            fh.write(_section(lines))
-            del lines
+            keep: list[pa.Array] = []
+            for lo in range(0, len(tables[k - 1]), _BLOCK):
+                hi = min(lo + _BLOCK, len(tables[k - 1]))
+                if k == 1:
+                    block = vocab_text.slice(lo, hi - lo)
+                else:
+                    ctx, word = np.divmod(tables[k - 1].keys[lo:hi], size)
+                    block = pc.binary_join_element_wise(text.take(pa.array(ctx)), vocab_text.take(pa.array(word)), _SPACE)
+                columns = [_log10_text(prob[lo:hi]), _TAB, block]
+                if k < order:
+                    columns += [_TAB, _log10_text(model.backoff[k - 1][lo:hi])]
+                    keep.append(block)
+                fh.write(_section(pc.binary_join_element_wise(*columns, _NEWLINE, _EMPTY)))
+            if k < order:  # the next order spells its n-grams from these
+                text = pa.concat_arrays(keep) if keep else pa.array([], pa.large_string())
         fh.write(b"\n\\end\\\n")
     return Path(path)
 

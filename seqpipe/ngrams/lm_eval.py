@@ -6,19 +6,23 @@ every `</s>`; "excluding OOVs" drops the `<unk>` tokens from both the sum and th
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
 from seqpipe.corpus import load_lines
+from seqpipe.io import write_json
+from seqpipe.ngrams.arpa import write_arpa
 from seqpipe.ngrams.lm import KneserNeyLM, NgramLM, estimate
 from seqpipe.ngrams.lm_config import NgramLMConfig
 from seqpipe.ngrams.lm_counts import BOS_ID, UNK_ID, count_ngrams, encode_eval
 from seqpipe.text.split import split_lines
-from seqpipe.text.tokenize import tokenize_line
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,8 @@ class Perplexity:
     tokens: int  # words + </s>, OOVs included
     nll: float  # total negative natural log-likelihood, OOVs included
     uniform_ppl: float  # a uniform model over the predictable vocabulary
-    zero_prob_tokens: int  # tokens scored with probability 0 (MLE), which make a perplexity infinite
+    zero_prob_tokens: int  # tokens scored with probability 0 (MLE): they make ppl_incl_oov infinite
+    zero_prob_excl_oov: int  # the same among in-vocabulary tokens: they make ppl_excl_oov infinite
     lines: int
 
 
@@ -42,8 +47,8 @@ def perplexity(model: NgramLM, seq: np.ndarray) -> Perplexity:
     >>> from seqpipe.ngrams.lm_counts import count_ngrams
     >>> m = count_lm(count_ngrams(["a b"], order=1))  # MLE: p(a) = p(b) = p(</s>) = 1/3
     >>> p = perplexity(m, np.array([1, 3, 0, 2]))  # "<s> a <unk> </s>"
-    >>> round(p.ppl_excl_oov, 6), p.ppl_incl_oov, p.oovs, p.tokens, p.zero_prob_tokens
-    (3.0, inf, 1, 3, 1)
+    >>> round(p.ppl_excl_oov, 6), p.ppl_incl_oov, p.oovs, p.tokens, p.zero_prob_tokens, p.zero_prob_excl_oov
+    (3.0, inf, 1, 3, 1, 0)
     """
     logp = model.token_logprobs(seq)
     scored = seq[seq != BOS_ID]
@@ -55,9 +60,10 @@ def perplexity(model: NgramLM, seq: np.ndarray) -> Perplexity:
     nll_excl = -float(logp[~oov].sum())
     ppl_incl = math.exp(nll_incl / tokens) if nll_incl / tokens < 700 else math.inf
     ppl_excl = math.exp(nll_excl / (tokens - oovs)) if tokens > oovs and nll_excl / (tokens - oovs) < 700 else math.inf
+    zero = np.isneginf(logp)
     return Perplexity(
         ppl_incl, ppl_excl, oovs, tokens, nll_incl, float(model.vocab_size),
-        int(np.isneginf(logp).sum()), int((seq == BOS_ID).sum()),
+        int(zero.sum()), int(zero[~oov].sum()), int((seq == BOS_ID).sum()),
     )
 
 
@@ -104,10 +110,6 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def _size(lines: Sequence[str], config: NgramLMConfig) -> dict[str, int]:
-    return {"lines": len(lines), "tokens": sum(len(tokenize_line(x, config.tokens)) for x in lines)}
-
-
 def run_lm(sources: str | Sequence[str], config: NgramLMConfig) -> LMRun:
     """Load, split (contiguous, by lines), count the train part, estimate, and score the held-out parts."""
     names = [sources] if isinstance(sources, str) else list(sources)
@@ -116,9 +118,37 @@ def run_lm(sources: str | Sequence[str], config: NgramLMConfig) -> LMRun:
         raise ValueError("no training text: the train split is empty")
     if not parts.test:
         raise ValueError("the test split is empty: use a larger corpus or a smaller --split")
-    model = estimate(count_ngrams(parts.train, config.order, config.tokens, config.boundary), config)
+    counts = count_ngrams(parts.train, config.order, config.tokens, config.boundary)
+    model = estimate(counts, config)
+    test = evaluate(model, parts.test)
     valid = evaluate(model, parts.valid) if parts.valid else None
-    sizes = {"train": _size(parts.train, config), "test": _size(parts.test, config)}
-    if parts.valid:
-        sizes["valid"] = _size(parts.valid, config)
-    return LMRun(config, names, model, evaluate(model, parts.test), valid, sizes)
+    sizes = {"train": {"lines": len(parts.train), "tokens": counts.tokens}, "test": _size(parts.test, test)}
+    if valid is not None:
+        sizes["valid"] = _size(parts.valid, valid)
+    return LMRun(config, names, model, test, valid, sizes)
+
+
+def _size(lines: Sequence[str], p: Perplexity) -> dict[str, int]:
+    return {"lines": len(lines), "tokens": p.tokens - p.lines}  # every sentence adds one </s>
+
+
+def save_run(run: LMRun, out_dir: str | Path) -> dict[str, Any]:
+    """Write `models/ngram-<smoothing>-o<order>/{metrics.json, lm.arpa}` and the run's `metrics.json`
+    entry under the key "ngram_lm"; return the summary with the paths written."""
+    out = Path(out_dir)
+    name = f"ngram-{run.config.smoothing}-o{run.config.order}"
+    folder = out / "models" / name
+    summary = {"name": name, **run.summary(), "config": run.config.model_dump(mode="json")}
+    if isinstance(run.model, KneserNeyLM) and run.config.tokens == "word":
+        summary["arpa"] = str(write_arpa(run.model, folder / "lm.arpa"))
+    summary["metrics"] = str(write_json(folder / "metrics.json", summary, kind="ngram-lm-metrics"))
+    out.mkdir(parents=True, exist_ok=True)
+    run_metrics = out / "metrics.json"
+    with FileLock(str(out / ".metrics.json.lock")):
+        existing = json.loads(run_metrics.read_text(encoding="utf-8")) if run_metrics.is_file() else {}
+        kind = existing.pop("kind", "run-metrics")
+        for stamp in ("schema_version", "seqpipe_version"):
+            existing.pop(stamp, None)
+        existing.setdefault("ngram_lm", {})[name] = summary
+        write_json(run_metrics, existing, kind=kind)
+    return summary

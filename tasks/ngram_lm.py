@@ -1,0 +1,39 @@
+"""Prefect tasks for n-gram language models: estimate and score one model, publish a perplexity table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from seqpipe.ngrams.lm_config import NgramLMConfig
+from seqpipe.ngrams.lm_eval import run_lm, save_run
+
+TABLE_KEY = "ngram-lm-perplexity"
+
+
+@task(name="ngram-lm", cache_policy=NO_CACHE)  # writes files under a run folder: never cached
+def estimate_ngram_lm(sources: list[str], config: NgramLMConfig, out: str) -> dict[str, Any]:
+    """Estimate one n-gram LM on the train split, score the test split, save metrics (and ARPA for mkn)."""
+    logger = get_run_logger()
+    summary = save_run(run_lm(sources, config), out)
+    logger.info(
+        "%s on %s: ppl %s incl. OOVs, %s excl. (%s OOVs, %s tokens); uniform %s",
+        summary["name"], ", ".join(sources), summary["ppl_incl_oov"], summary["ppl_excl_oov"],
+        summary["oovs"], summary["tokens"], summary["uniform_ppl"],
+    )
+    for order, why in summary.get("discount_fallback", {}).items():
+        logger.warning("%s: order %s discounts fell back to %s (%s)", summary["name"], order,
+                       config.discount_fallback, why)
+    return summary
+
+
+@task(name="publish-ngram-lm-table", cache_policy=NO_CACHE)
+def publish_ngram_table(summaries: list[dict[str, Any]]) -> str:
+    """One row per model: perplexity incl./excl. OOVs, OOVs, tokens, uniform baseline (artifact `ngram-lm-perplexity`)."""
+    keys = ("name", "order", "smoothing", "ppl_incl_oov", "ppl_excl_oov", "oovs", "tokens", "uniform_ppl")
+    rows = [{k: s.get(k) for k in keys} for s in summaries]
+    return str(create_table_artifact(key=TABLE_KEY, table=rows,
+                                     description="n-gram LMs on the test split (KenLM query's figures)"))
