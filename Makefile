@@ -20,7 +20,11 @@ export PREFECT_LOGGING_LEVEL ?= WARNING
 export DASK_LOGGING__DISTRIBUTED ?= warning
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install run test bench clean
+PREFECT_PORT ?= 4200
+SERVER_API := http://127.0.0.1:$(PREFECT_PORT)/api
+export SEQPIPE_PROJECT_DIR := $(CURDIR)
+
+.PHONY: install run test bench clean server server-stop deploy worker serve
 
 install: $(STAMP)
 
@@ -31,13 +35,33 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) flows/pipeline.py
+	$(PY) -m flows.pipeline
 
 test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) bench/count_bench.py
+
+# --- a real Prefect server (SQLite under .prefect/), deployments and a worker -------------------------
+server: $(STAMP)
+	PREFECT_SERVER_API_HOST=127.0.0.1 $(VENV)/bin/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT) --background
+	@for i in $$(seq 1 120); do curl -sf $(SERVER_API)/health >/dev/null && break; sleep 0.5; done
+	@curl -sf $(SERVER_API)/health >/dev/null && echo "Prefect server: http://127.0.0.1:$(PREFECT_PORT) (stop with: make server-stop)"
+
+server-stop:
+	$(VENV)/bin/prefect server stop
+
+deploy: $(STAMP)
+	PREFECT_API_URL=$(SERVER_API) $(VENV)/bin/prefect work-pool inspect seqpipe-process >/dev/null 2>&1 || \
+	  PREFECT_API_URL=$(SERVER_API) $(VENV)/bin/prefect work-pool create seqpipe-process --type process
+	PREFECT_API_URL=$(SERVER_API) $(VENV)/bin/prefect --no-prompt deploy --all
+
+worker: $(STAMP)
+	PREFECT_API_URL=$(SERVER_API) $(VENV)/bin/prefect worker start --pool seqpipe-process --type process
+
+serve: $(STAMP)
+	PREFECT_API_URL=$(SERVER_API) $(PY) -m flows.serve
 
 clean:
 	rm -rf seqpipe-out .prefect

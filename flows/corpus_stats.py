@@ -16,9 +16,10 @@ def corpus_stats(
     text: TextConfig = TextConfig(),
     ngram: NgramConfig = NgramConfig(),
     out: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Count uni/bi/tri-grams of the corpus (default: The Time Machine) and publish a snapshot."""
-    return count_ngrams(corpus, text, ngram, out)
+    return count_ngrams(corpus, text, ngram, out, force)
 
 
 if __name__ == "__main__":

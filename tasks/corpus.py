@@ -15,8 +15,13 @@ from seqpipe.parallel import dask_client
 
 
 @task(name="count-ngrams", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def count_ngrams(corpus: CorpusConfig, text: TextConfig, ngram: NgramConfig, out: str | None = None) -> dict[str, Any]:
-    """Count n-grams on a local Dask cluster (or SEQPIPE_DASK_ADDRESS) and publish a snapshot."""
+def count_ngrams(
+    corpus: CorpusConfig, text: TextConfig, ngram: NgramConfig, out: str | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Count n-grams on a local Dask cluster (or SEQPIPE_DASK_ADDRESS) and publish a snapshot.
+
+    Unchanged partitions reuse their cached counts; with nothing changed no snapshot is published.
+    """
     logger = get_run_logger()
     settings = Settings()
     progress_id = create_progress_artifact(progress=0.0, description="corpus counting")
@@ -27,7 +32,14 @@ def count_ngrams(corpus: CorpusConfig, text: TextConfig, ngram: NgramConfig, out
         update_progress_artifact(progress_id, progress=share)
 
     with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client:
-        result = count_corpus(corpus, text, ngram, out or settings.out, client, settings, on_progress)
+        result = count_corpus(corpus, text, ngram, out or settings.out, client, settings, on_progress, force)
+    update_progress_artifact(progress_id, progress=100.0)
+    if result.unchanged:
+        logger.info("corpus %s unchanged since snapshot %s", result.corpus, result.run_id)
+    else:
+        logger.info("partitions counted %d, reused %d; files added %d, changed %d, removed %d",
+                    result.counted_partitions, result.reused_partitions,
+                    *(len(result.changes.get(k, [])) for k in ("added", "changed", "removed")))
     manifest = store.read_manifest(result.snapshot)
     for s in result.skipped:
         logger.warning("skipped %s: %s", s["uri"], s["reason"])
@@ -40,7 +52,8 @@ def count_ngrams(corpus: CorpusConfig, text: TextConfig, ngram: NgramConfig, out
     create_markdown_artifact(key="corpus-stats", markdown=_markdown(manifest, str(result.snapshot)))
     return {"snapshot": str(result.snapshot), "run_id": result.run_id, "corpus": result.corpus,
             "totals": {str(n): t for n, t in result.totals.items()}, "vocab_size": manifest["vocab"]["size"],
-            "skipped": result.skipped}
+            "skipped": result.skipped, "unchanged": result.unchanged, "changes": result.changes,
+            "reused_partitions": result.reused_partitions, "counted_partitions": result.counted_partitions}
 
 
 def _markdown(manifest: dict[str, Any], snapshot: str) -> str:
