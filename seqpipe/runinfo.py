@@ -1,0 +1,44 @@
+"""`runs/<run_id>/run.json`: what a pipeline run was asked to do, with which versions, and how long each stage took."""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from seqpipe.io import write_json
+
+PACKAGES = ("seqpipe", "torch", "prefect", "dask", "distributed", "pyarrow", "pandas", "numpy")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages results depend on."""
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def write_run_info(run_dir: str | Path, run_id: str, config: dict[str, Any], timings: dict[str, float],
+                   outputs: dict[str, Any]) -> Path:
+    """Write (or rewrite) `run.json` atomically; `outputs` names where each stage wrote (snapshot, folders)."""
+    payload = {
+        "run_id": run_id,
+        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": config,
+        "versions": versions(),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "outputs": outputs,
+    }
+    return write_json(Path(run_dir) / "run.json", payload, kind="run-info")
+
+
+def read_run_info(run_dir: str | Path) -> dict[str, Any]:
+    """The run's `run.json`."""
+    return json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
