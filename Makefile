@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m flows.pipeline
+	PREFECT_LOGGING_LEVEL=INFO $(PY) -m flows.pipeline
 
 test: $(STAMP)
 	$(PY) -m pytest
