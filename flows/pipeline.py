@@ -10,6 +10,7 @@ from prefect import flow
 
 from flows.corpus_stats import corpus_stats
 from flows.ngram_lm import ngram_lm
+from flows.report import report
 from flows.rnn_lm import rnn_lm
 from flows.series_forecast import series_forecast
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
@@ -20,6 +21,8 @@ from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
 from tasks.run_info import record_run
 
 QUICK_TRAIN = LMTrainConfig(epochs=3, optimizer="adam", lr=0.005, threads=1)
+# character n-gram LMs on the neural models' split and tokens: the report compares them on one test set
+CHAR_LM = NgramLMConfig(tokens="char", boundary="flat", split="0.9,0.05")
 
 
 @flow(name="seqpipe", log_prints=True)
@@ -29,6 +32,8 @@ def pipeline(
     ngram: NgramConfig = NgramConfig(),
     lm: NgramLMConfig = NgramLMConfig(),
     lm_orders: list[int] = [2, 3, 4],  # noqa: B006 (Prefect copies parameters per run)
+    char_lm: NgramLMConfig = CHAR_LM,
+    char_lm_orders: list[int] = [3, 5],  # noqa: B006
     rnn_data: LMDataConfig = LMDataConfig(),
     rnn_models: list[str] = ["rnn", "gru", "lstm"],  # noqa: B006
     rnn_model: LMModelConfig = LMModelConfig(hidden=128),
@@ -52,14 +57,17 @@ def pipeline(
     stats = timed("corpus_stats", corpus_stats, corpus, text, ngram, out)
     outputs["snapshot"] = stats["snapshot"]
     timed("ngram_lm", ngram_lm, list(corpus.sources), lm_orders, lm, run_dir)
+    timed("ngram_lm_char", ngram_lm, list(rnn_data.sources), char_lm_orders, char_lm, run_dir)
     timed("rnn_lm", rnn_lm, rnn_data, rnn_models, rnn_model, rnn_train, run_dir)
     outputs["series"] = str(Path(run_dir) / "series")
     timed("series_forecast", series_forecast, series, outputs["series"])
     record_run(run_dir, run_id, config, timings, outputs)
-    print(f"run folder: {run_dir}")
-    return {"run_id": run_id, "run_dir": run_dir, "snapshot": stats["snapshot"], "timings_s": timings}
+    paths = report(run_dir)
+    print(f"report: {paths['html']}")
+    return {"run_id": run_id, "run_dir": run_dir, "snapshot": stats["snapshot"], "report": paths["html"],
+            "timings_s": timings}
 
 
 if __name__ == "__main__":
     result = pipeline()
-    print(f"snapshot:   {result['snapshot']}\nrun folder: {result['run_dir']}")
+    print(f"snapshot:   {result['snapshot']}\nrun folder: {result['run_dir']}\nreport:     {result['report']}")

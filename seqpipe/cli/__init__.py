@@ -25,8 +25,9 @@ from seqpipe.cli import stats as _stats  # noqa: E402
 from seqpipe.cli import lm as _lm  # noqa: E402
 from seqpipe.cli import train_lm as _train_lm  # noqa: E402
 from seqpipe.cli import forecast as _forecast  # noqa: E402
+from seqpipe.cli import report as _report  # noqa: E402
 
-for _module in (_stats, _lm, _train_lm, _forecast):
+for _module in (_stats, _lm, _train_lm, _forecast, _report):
     _module.register(app)
 
 

@@ -136,7 +136,9 @@ def save_run(run: LMRun, out_dir: str | Path) -> dict[str, Any]:
     """Write `models/ngram-<smoothing>-o<order>/{metrics.json, lm.arpa}` and the run's `metrics.json`
     entry under the key "ngram_lm"; return the summary with the paths written."""
     out = Path(out_dir)
-    name = f"ngram-{run.config.smoothing}-o{run.config.order}"
+    # word models keep the short name; char models say so, so both can share a run folder
+    suffix = "" if run.config.tokens == "word" else f"-{run.config.tokens}"
+    name = f"ngram-{run.config.smoothing}-o{run.config.order}{suffix}"
     folder = out / "models" / name
     summary = {"name": name, **run.summary(), "config": run.config.model_dump(mode="json")}
     if isinstance(run.model, KneserNeyLM) and run.config.tokens == "word":

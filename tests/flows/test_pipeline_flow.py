@@ -1,0 +1,42 @@
+"""The `seqpipe` flow end to end on tiny settings: every stage writes into one run folder and a report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from seqpipe.config import CorpusConfig, NgramConfig
+from seqpipe.ngrams.lm_config import NgramLMConfig
+from seqpipe.series.config import ForecastConfig, TrainConfig
+from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
+
+
+def test_pipeline_writes_every_stage_and_the_report(tmp_path, shared_data):
+    from flows.pipeline import pipeline
+
+    result = pipeline(
+        corpus=CorpusConfig(sources=("timemachine",)),
+        ngram=NgramConfig(orders=(1, 2), workers=0),
+        lm=NgramLMConfig(),
+        lm_orders=[2],
+        char_lm_orders=[3],
+        rnn_data=LMDataConfig(max_tokens=5_000),
+        rnn_models=["gru"],
+        rnn_model=LMModelConfig(hidden=16),
+        rnn_train=LMTrainConfig(epochs=1, threads=1, optimizer="adam", lr=0.01),
+        series=ForecastConfig(train=TrainConfig(epochs=1)),
+        out=str(tmp_path),
+    )
+    run_dir = Path(result["run_dir"])
+    assert run_dir.parent == tmp_path / "runs"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert set(metrics["ngram_lm"]) == {"ngram-mkn-o2", "ngram-mkn-o3-char"}
+    assert metrics["ngram_lm"]["ngram-mkn-o2"]["tokens"] == 3414
+    assert set(metrics["rnn_lm"]) == {"gru"}
+    run_info = json.loads((run_dir / "run.json").read_text())
+    assert set(run_info["timings_s"]) == {"corpus_stats", "ngram_lm", "ngram_lm_char", "rnn_lm", "series_forecast"}
+    assert run_info["config"]["rnn_models"] == ["gru"] and run_info["versions"]["torch"].startswith("2.")
+    assert (run_dir / "series" / "metrics.json").is_file()
+    html = Path(result["report"]).read_text(encoding="utf-8")
+    for section in ("Corpus", "Language models", "Series", "ngram-mkn-o2", "gru"):
+        assert section in html

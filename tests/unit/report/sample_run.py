@@ -1,0 +1,57 @@
+"""A whole pipeline run in miniature: corpus stats, n-gram orders 2-3, one tiny GRU, series, run.json.
+
+Seconds to build: workers=0 counting, a 2-epoch hidden-32 GRU on the first 20k characters, a 1-epoch
+MLP forecaster. `tests/unit/report/conftest.py` builds it once per session.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
+from seqpipe.ngrams.dask_count import count_corpus
+from seqpipe.ngrams.lm_config import NgramLMConfig
+from seqpipe.ngrams.lm_eval import run_lm, save_run
+from seqpipe.parallel import dask_client
+from seqpipe.runinfo import write_run_info
+from seqpipe.series.config import ForecastConfig, TrainConfig
+from seqpipe.series.forecast import run_forecast
+from seqpipe.train.config import LMDataConfig, LMModelConfig, LMRunConfig, LMTrainConfig
+from seqpipe.train.run import train_lm
+
+RUN_ID = "20261129T000000Z-report"
+
+
+def count(sources: tuple[str, ...], out: Path, text: TextConfig | None = None) -> Path:
+    """Publish a snapshot of `sources` under `out` in this process; return its folder."""
+    with dask_client(0) as client:
+        return count_corpus(CorpusConfig(sources=sources), text or TextConfig(), NgramConfig(workers=0), out, client,
+                            Settings()).snapshot
+
+
+def build_run(out: Path) -> Path:
+    """Every stage of the pipeline, tiny, into `out/runs/<RUN_ID>`; returns the run folder."""
+    run = out / "runs" / RUN_ID
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    snapshot = count(("timemachine",), out)
+    timings["corpus"] = time.perf_counter() - started
+    started = time.perf_counter()
+    ngram_cfgs = [NgramLMConfig(order=o) for o in (2, 3)]
+    for cfg in ngram_cfgs:
+        save_run(run_lm(["timemachine"], cfg), run)
+    timings["ngram-lm"] = time.perf_counter() - started
+    started = time.perf_counter()
+    lm_cfg = LMRunConfig(data=LMDataConfig(max_tokens=20_000), model=LMModelConfig(kind="gru", hidden=32),
+                         train=LMTrainConfig(epochs=2, threads=1, batch_size=16, num_steps=32))
+    train_lm(lm_cfg, run)
+    timings["rnn-lm"] = time.perf_counter() - started
+    started = time.perf_counter()
+    series_cfg = ForecastConfig(train=TrainConfig(epochs=1), threads=1)
+    run_forecast(series_cfg, run / "series")
+    timings["series"] = time.perf_counter() - started
+    config = {"ngram_lm": [c.model_dump(mode="json") for c in ngram_cfgs], "rnn_lm": lm_cfg.model_dump(mode="json"),
+              "series": series_cfg.model_dump(mode="json")}
+    write_run_info(run, RUN_ID, config, timings, {"snapshot": str(snapshot), "series": str(run / "series")})
+    return run
