@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import gutenberg_text, run_measured  # noqa: E402
+from common import gutenberg_text, run_measured
 
 
 def main() -> None:

@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import gutenberg_text  # noqa: E402
+from common import gutenberg_text
 
-from seqpipe.config import CorpusConfig, NgramConfig, TextConfig  # noqa: E402
-from seqpipe.ngrams import store  # noqa: E402
-from seqpipe.ngrams.dask_count import count_corpus  # noqa: E402
-from seqpipe.parallel import dask_client  # noqa: E402
+from seqpipe.config import CorpusConfig, NgramConfig, TextConfig
+from seqpipe.ngrams import store
+from seqpipe.ngrams.dask_count import count_corpus
+from seqpipe.parallel import dask_client
 
 
 def timed_count(folder: Path, out: Path, ngram: NgramConfig) -> tuple[float, object]:

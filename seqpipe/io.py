@@ -8,12 +8,11 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from seqpipe import SCHEMA_VERSION, __version__
-
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -21,7 +20,7 @@ os.umask(_UMASK)
 
 def new_run_id() -> str:
     """A sortable, unique run id such as `20261129T103407Z-3fa2c1`."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 @contextmanager
@@ -83,3 +82,47 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file with `yaml.safe_load`: plain data only, tags that build objects are refused.
+
+    >>> p = Path("/tmp/seqpipe-doctest.yaml"); _ = p.write_text("orders: [1, 2]")
+    >>> read_yaml(p)
+    {'orders': [1, 2]}
+    """
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)  # never yaml.load: a !!python/object tag would run code
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not plain YAML data ({' '.join(str(exc).split())})") from None
+
+
+def update_run_metrics(run_dir: str | Path, key: str, value: Any, name: str | None = None) -> Path | None:
+    """Set `metrics.json[key]` (or `[key][name]`) of a run folder under its file lock, keeping other keys.
+
+    Every stage of a run writes its own key of the one aggregate file; a file that is not a JSON object
+    is left untouched (returns None) rather than overwritten.
+    """
+    from filelock import FileLock
+
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "metrics.json"
+    with FileLock(str(folder / ".metrics.json.lock")):
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except ValueError:
+            return None
+        if not isinstance(existing, dict):
+            return None
+        kind = existing.pop("kind", "run-metrics")
+        for stamp in ("schema_version", "seqpipe_version"):
+            existing.pop(stamp, None)
+        if name is None:
+            existing[key] = value
+        else:
+            existing.setdefault(key, {})[name] = value
+        return write_json(path, existing, kind=kind)

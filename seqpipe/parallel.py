@@ -10,6 +10,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+# A task whose worker dies this many times plus one fails the run (Dask's KilledWorker) instead of
+# being retried forever; one death (a lost or killed worker) is survived with the task rerun elsewhere.
+ALLOWED_FAILURES = 2
+
 
 class InlineFuture:
     """An already-computed result with the `Future` methods the library uses."""
@@ -60,7 +64,8 @@ def as_completed(client: Any, futures: list[Any]) -> Iterator[Any]:
 def dask_client(workers: int, address: str | None = None, memory_limit: str = "4GiB") -> Iterator[Any]:
     """A client for `address`, else a `LocalCluster` of `workers` processes bound to 127.0.0.1.
 
-    `workers=0` (and no address) gives an `InlineClient`.
+    `workers=0` (and no address) gives an `InlineClient`. A task that kills its worker
+    `ALLOWED_FAILURES + 1` times fails with `KilledWorker` (an existing cluster keeps its own setting).
     """
     if address:
         from distributed import Client
@@ -80,6 +85,7 @@ def dask_client(workers: int, address: str | None = None, memory_limit: str = "4
         host="127.0.0.1",
         dashboard_address=None,
         memory_limit=memory_limit,
+        scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
     )
     try:
         with Client(cluster) as client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ def write_run_info(run_dir: str | Path, run_id: str, config: dict[str, Any], tim
     """Write (or rewrite) `run.json` atomically; `outputs` names where each stage wrote (snapshot, folders)."""
     payload = {
         "run_id": run_id,
-        "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": config,
         "versions": versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},

@@ -21,11 +21,11 @@ app = typer.Typer(
 )
 
 # Registration order is the order `seqpipe --help` lists the commands.
-from seqpipe.cli import stats as _stats  # noqa: E402
-from seqpipe.cli import lm as _lm  # noqa: E402
-from seqpipe.cli import train_lm as _train_lm  # noqa: E402
-from seqpipe.cli import forecast as _forecast  # noqa: E402
-from seqpipe.cli import report as _report  # noqa: E402
+from seqpipe.cli import forecast as _forecast
+from seqpipe.cli import lm as _lm
+from seqpipe.cli import report as _report
+from seqpipe.cli import stats as _stats
+from seqpipe.cli import train_lm as _train_lm
 
 for _module in (_stats, _lm, _train_lm, _forecast, _report):
     _module.register(app)
@@ -35,10 +35,12 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the `seqpipe` console script."""
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.ClickException, typer.TyperException) as exc:
+        # typer carries its own copy of click: its usage errors are TyperExceptions, not click's
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        print(f"seqpipe: error: {one_line(ValueError(message))} (see --help)", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2) or 2)
+    except (click.exceptions.Abort, typer.Abort):
         sys.exit(130)
     except (ValueError, OSError, RuntimeError) as exc:
         # CorpusError and pydantic's ValidationError are ValueErrors: the user's input, not a bug

@@ -10,12 +10,17 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from seqpipe.config import Boundary, CorpusConfig, NgramConfig, Settings, TextConfig, parse_int_list, parse_size
+from seqpipe.config import (
+    CorpusConfig,
+    NgramConfig,
+    Settings,
+    TextConfig,
+    parse_int_list,
+    parse_size,
+)
 from seqpipe.ngrams import store
 from seqpipe.ngrams.dask_count import count_corpus
 from seqpipe.parallel import dask_client
-from seqpipe.text.normalize import Normalize
-from seqpipe.text.tokenize import TokenUnit
 
 err = Console(stderr=True)
 
@@ -32,16 +37,22 @@ def stats(
     blocksize: Annotated[str, typer.Option(help="bytes per partition, e.g. 16MiB")] = "16MiB",
     workers: Annotated[int, typer.Option(help="local Dask worker processes (0: in this process)")] = 2,
     memory_limit: Annotated[str, typer.Option(help="memory limit per local worker")] = "4GiB",
+    max_line_bytes: Annotated[str, typer.Option(help="longer lines are skipped and reported")] = "64MiB",
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary line before the path")] = False,
 ) -> None:
     """Count n-grams of a corpus and publish a snapshot; the last line printed is its path."""
     settings = Settings()
-    corpus = CorpusConfig(sources=tuple(sources), name=name)
+    if memory_limit != "auto":
+        try:
+            parse_size(memory_limit)
+        except ValueError:
+            raise ValueError(f"--memory-limit {memory_limit!r}: use a size such as 4GiB, or auto") from None
+    corpus = CorpusConfig(sources=tuple(sources), name=name, max_line_bytes=parse_size(max_line_bytes))
     text = TextConfig.model_validate({"normalize": normalize, "tokens": tokens, "boundary": boundary})
     ngram = NgramConfig(orders=parse_int_list(orders), min_freq=min_freq, blocksize=parse_size(blocksize),
                         workers=workers, memory_limit=memory_limit)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+                  console=err, transient=True, disable=not err.is_terminal) as bar:  # no stray lines in logs
         tasks: dict[str, int] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
@@ -52,18 +63,24 @@ def stats(
         with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client:
             result = count_corpus(corpus, text, ngram, out or settings.out, client, settings, on_progress)
     for s in result.skipped:
-        err.print(f"skipped {s['uri']}: {s['reason']}", markup=False)
+        err.print(f"skipped {s['uri']}: {s['reason']}", markup=False, soft_wrap=True)  # one line per file
     manifest = store.read_manifest(result.snapshot)
     bad = manifest["summary"]["bad_bytes"]
     if bad:
         err.print(f"replaced {bad} invalid UTF-8 bytes (per file in _manifest.json)", markup=False)
+    for i in manifest["inputs"]:
+        if i.get("long_lines"):
+            err.print(f"skipped {i['long_lines']} line(s) longer than --max-line-bytes "
+                      f"{corpus.max_line_bytes:,} ({i['long_line_bytes']:,} bytes) in {i['uri']}",
+                      markup=False, soft_wrap=True)
     line = ", ".join(f"{n}-grams {t['ngrams']:,} ({t['distinct']:,} distinct)" for n, t in result.totals.items())
     err.print(f"{result.corpus}: {manifest['summary']['lines']:,} lines, vocab {result.vocab_size + 1:,}; {line}",
               markup=False, soft_wrap=True)
     if as_json:
         print(json.dumps({"snapshot": str(result.snapshot), "run_id": result.run_id, "corpus": result.corpus,
                           "totals": result.totals, "vocab_size": manifest["vocab"]["size"],
-                          "skipped": result.skipped, "bad_bytes": bad}))
+                          "skipped": result.skipped, "bad_bytes": bad,
+                          "long_lines": manifest["summary"].get("long_lines", 0)}))
     print(result.snapshot)
 
 

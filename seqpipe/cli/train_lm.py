@@ -1,7 +1,189 @@
-"""Placeholder: this command group is being written (see the issue that owns it)."""
+"""`seqpipe train-lm` (train an RNN language model) and `seqpipe generate` (text from its checkpoint)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
+
+from seqpipe.config import Settings
+from seqpipe.io import new_run_id
+
+if TYPE_CHECKING:  # imported when a command runs, so `seqpipe --help` stays fast
+    from seqpipe.train.config import LMRunConfig
+
+err = Console(stderr=True)
+
+# CLI option -> (config section, field); options left unset take the config's defaults (or, on
+# --resume, the checkpoint's values).
+_FIELDS = {
+    "model": ("model", "kind"),
+    "hidden": ("model", "hidden"),
+    "layers": ("model", "layers"),
+    "embedding": ("model", "embedding"),
+    "dropout": ("model", "dropout"),
+    "tokens": ("data", "tokens"),
+    "normalize": ("data", "normalize"),
+    "split": ("data", "split"),
+    "split_by": ("data", "split_by"),
+    "max_tokens": ("data", "max_tokens"),
+    "min_freq": ("data", "min_freq"),
+    "vocab": ("data", "vocab_path"),
+    "steps": ("train", "num_steps"),
+    "batch": ("train", "batch_size"),
+    "iterator": ("train", "iterator"),
+    "optimizer": ("train", "optimizer"),
+    "lr": ("train", "lr"),
+    "clip": ("train", "clip"),
+    "schedule": ("train", "schedule"),
+    "epochs": ("train", "epochs"),
+    "minutes": ("train", "minutes"),
+    "patience": ("train", "patience"),
+    "seed": ("train", "seed"),
+    "device": ("train", "device"),
+    "threads": ("train", "threads"),
+}
+
+
+def build_config(
+    sources: list[str], name: str | None, options: dict[str, Any], base: dict[str, Any] | None = None
+) -> LMRunConfig:
+    """An LMRunConfig from CLI options given explicitly, over `base` (a saved config) or the defaults."""
+    from seqpipe.train.config import LMRunConfig
+
+    doc: dict[str, Any] = {"data": {}, "model": {}, "train": {}, **(base or {})}
+    doc = {k: dict(v) if isinstance(v, dict) else v for k, v in doc.items()}
+    if sources:
+        doc["data"]["sources"] = list(sources)
+    if name is not None:
+        doc["name"] = name
+    for option, value in options.items():
+        if value is not None:
+            section, key = _FIELDS[option]
+            doc[section][key] = value
+    if options.get("minutes") is not None and options.get("epochs") is None:
+        doc["train"]["epochs"] = None  # a time budget alone: as many epochs as fit
+    return LMRunConfig.model_validate(doc)
+
+
+def train_lm(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(help="named corpus (timemachine, tinyshakespeare), files, globs or URLs"),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="scratch-rnn | rnn | gru | lstm (default lstm)")] = None,
+    tokens: Annotated[str | None, typer.Option(help="char | word (default char)")] = None,
+    normalize: Annotated[
+        str | None, typer.Option(help="d2l | unicode | raw  [d2l]; raw keeps '\\n' tokens")
+    ] = None,
+    hidden: Annotated[int | None, typer.Option(help="hidden units (default 256)")] = None,
+    layers: Annotated[int | None, typer.Option(help="recurrent layers (default 1)")] = None,
+    embedding: Annotated[
+        int | None, typer.Option(help="embedding size; 0 = one-hot input (default 0)")
+    ] = None,
+    dropout: Annotated[float | None, typer.Option(help="dropout (default 0)")] = None,
+    steps: Annotated[int | None, typer.Option(help="BPTT steps per minibatch row (default 35)")] = None,
+    batch: Annotated[int | None, typer.Option(help="minibatch rows (default 32)")] = None,
+    iterator: Annotated[
+        str | None, typer.Option("--iter", help="sequential | random (default sequential)")
+    ] = None,
+    optimizer: Annotated[str | None, typer.Option(help="sgd | adam (default sgd)")] = None,
+    lr: Annotated[float | None, typer.Option(help="learning rate (default 1.0)")] = None,
+    clip: Annotated[
+        float | None, typer.Option(help="gradient clip, global L2 norm; 0 = off (default 1.0)")
+    ] = None,
+    schedule: Annotated[
+        str | None, typer.Option(help="constant | cosine | plateau (default constant)")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="epochs (default 10)")] = None,
+    minutes: Annotated[float | None, typer.Option(help="wall-clock budget in minutes")] = None,
+    patience: Annotated[
+        int | None, typer.Option(help="early stopping: epochs without a better valid")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="train on the first N training tokens (book: 10000)")
+    ] = None,
+    split: Annotated[
+        str | None, typer.Option(help="train[,valid] fractions, rest test; 'none' (default 0.9,0.05)")
+    ] = None,
+    split_by: Annotated[str | None, typer.Option(help="lines | tokens (default lines)")] = None,
+    min_freq: Annotated[int | None, typer.Option(help="vocabulary cut (default 0)")] = None,
+    vocab: Annotated[str | None, typer.Option(help="a snapshot's vocab.parquet to use")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed (default 0)")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda[:N] (default auto)")] = None,
+    threads: Annotated[int | None, typer.Option(help="torch CPU threads (1 beside other work)")] = None,
+    name: Annotated[str | None, typer.Option(help="model folder name (default the model kind)")] = None,
+    out: Annotated[Path | None, typer.Option(help="run folder (default $SEQPIPE_OUT/runs/<run_id>)")] = None,
+    resume: Annotated[Path | None, typer.Option(help="continue from this checkpoint.pt")] = None,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="progress bar on stderr")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="last line: one JSON object with the figures")
+    ] = False,
+) -> None:
+    """Train an RNN language model with truncated BPTT; report train / valid / test perplexity."""
+    from seqpipe.train.checkpoint import load_checkpoint
+    from seqpipe.train.run import train_lm as run
+
+    options = {k: v for k, v in locals().items() if k in _FIELDS}
+    base = None
+    if resume is not None:
+        base = load_checkpoint(resume)["config"]
+        out = out or resume.resolve().parents[2]  # <out>/models/<name>/checkpoint.pt
+    elif not sources:
+        raise ValueError("give a corpus source (or --resume CHECKPOINT)")
+    cfg = build_config(sources or [], name, options, base)
+    out = out or Path(Settings().out) / "runs" / new_run_id()
+    show = sys.stderr.isatty() if progress is None else progress
+    summary = run(cfg, out, resume=resume, progress=show).to_dict()
+    fmt = lambda v: "-" if v is None else f"{v:.3f}"
+    err.print(
+        f"{summary['name']}: {summary['epochs']} epochs ({summary['stopped']}), "
+        f"train ppl {fmt(summary['train_ppl'])}, "
+        f"valid {fmt(summary['valid_ppl'])}, test {fmt(summary['test_ppl'])} "
+        f"(unigram {fmt(summary['unigram_valid_ppl'])} / {fmt(summary['unigram_test_ppl'])}), "
+        f"{summary['tokens_per_s'] or 0:,.0f} tokens/s on {summary['device']}",
+        markup=False,
+        soft_wrap=True,
+    )
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        print(summary["checkpoint"])
+
+
+def generate(
+    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint.pt written by train-lm")],
+    prefix: Annotated[str, typer.Option(help="text to warm up on")] = "time traveller",
+    n: Annotated[int, typer.Option("--n", help="tokens to generate")] = 50,
+    temperature: Annotated[float, typer.Option(help="0 = greedy (the book); > 0 samples")] = 0.0,
+    top_k: Annotated[int | None, typer.Option(help="sample among the k most likely tokens")] = None,
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N]")] = "auto",
+) -> None:
+    """Print the prefix followed by generated text."""
+    from seqpipe.train.generate import generate as gen
+    from seqpipe.train.generate import load_model
+    from seqpipe.train.seed import resolve_device
+
+    model, vocab, cfg = load_model(checkpoint, resolve_device(device))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text = gen(
+            model, vocab, prefix, n, unit=cfg.data.tokens, temperature=temperature, top_k=top_k, seed=seed
+        )
+    for w in caught:
+        err.print(f"seqpipe: warning: {w.message}", markup=False)
+    print(text)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add `train-lm` and `generate` to the app."""
+    app.command("train-lm")(train_lm)
+    app.command("generate")(generate)

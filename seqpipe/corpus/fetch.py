@@ -9,8 +9,8 @@ import urllib.request
 from pathlib import Path
 
 from seqpipe.config import Settings
-from seqpipe.corpus.registry import NAMED, NamedData
 from seqpipe.corpus.errors import CorpusError
+from seqpipe.corpus.registry import NAMED, NamedData
 
 
 def file_checksum(path: Path, algorithm: str) -> str:
@@ -55,7 +55,7 @@ def _download(entry: NamedData, cache_dir: Path) -> Path:
     target = cache_dir / entry.filename
     fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{entry.filename}.")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(entry.url, timeout=60) as resp:  # noqa: S310
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(entry.url, timeout=60) as resp:
             while chunk := resp.read(1 << 20):
                 out.write(chunk)
         _verified(Path(tmp), entry)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import fsspec
 
+from seqpipe.config import Settings
 from seqpipe.corpus.errors import CorpusError
 from seqpipe.corpus.sources import InputFile, expand_sources
-from seqpipe.config import Settings
 from seqpipe.text.normalize import Normalize, normalize_line
 
 SNIFF_BYTES = 8192
@@ -106,25 +106,144 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+DEFAULT_MAX_LINE_BYTES = 64 * 2**20
+_CHUNK_BYTES = 8 * 2**20
+
+
+@dataclass
+class RangeText:
+    """Lines of a byte range and what was replaced or left out on the way."""
+
+    lines: list[str]
+    bad_bytes: int  # invalid bytes replaced by U+FFFD
+    long_lines: int = 0  # lines longer than max_line_bytes, left out (counted, never read whole)
+    long_line_bytes: int = 0  # the bytes of those lines
+
+
 def read_range(f: InputFile, info: FileInfo, start: int = 0, end: int | None = None) -> tuple[list[str], int]:
     """Lines of bytes [start, end) of a file, moved to line boundaries; returns (lines, bad_bytes).
 
     A range starting mid-line skips to the next line; one ending mid-line reads to that line's end,
-    so consecutive ranges cover every line exactly once.
+    so consecutive ranges cover every line exactly once. A line over `DEFAULT_MAX_LINE_BYTES` is a
+    `CorpusError` here (use `read_text` to skip and count such lines instead).
+    """
+    got = read_text(f, info, start, end)
+    if got.long_lines:
+        raise CorpusError(f"{f.uri}: {got.long_lines} line(s) longer than {DEFAULT_MAX_LINE_BYTES:,} bytes")
+    return got.lines, got.bad_bytes
+
+
+def read_text(f: InputFile, info: FileInfo, start: int = 0, end: int | None = None,
+              max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> RangeText:
+    """Like `read_range`, in bounded memory: a line longer than `max_line_bytes` is skipped and counted.
+
+    The limit is on a line's bytes without its line end (UTF-16 input: after conversion to UTF-8);
+    CR, LF and CRLF all end a line. Memory stays within the kept lines plus `max_line_bytes`.
     """
     with open_binary(f) as fh:
-        if start == 0 and end is None:
-            data = fh.read()
-        else:
-            begin = 0 if start == 0 else _after_newline(fh, start - 1)
-            stop = f.size if end is None or end >= f.size else _after_newline(fh, end - 1)
-            fh.seek(begin)
-            data = fh.read(max(0, stop - begin))
-    encoding = info.encoding if start == 0 else "utf-8"
-    text, bad = decode(data, encoding)
+        begin = 0 if start == 0 else _after_newline(fh, start - 1)
+        stop = None if end is None or end >= f.size else _after_newline(fh, end - 1)
+        fh.seek(begin)
+        encoding = info.encoding if start == 0 else "utf-8"
+        chunk = max(1, min(_CHUNK_BYTES, max_line_bytes))
+        raw = _chunks(fh, chunk, None if stop is None else stop - begin)
+        if encoding == "utf-16":
+            _counter.bad = 0
+            raw = _as_utf8(raw, "utf-16")
+        kept = _KeptLines(max_line_bytes)
+        for c in raw:
+            kept.feed(c)
+        converted_bad = getattr(_counter, "bad", 0) if encoding == "utf-16" else 0
+    data = kept.result()
+    text, bad = decode(data, "utf-8" if encoding == "utf-16" else encoding)
     if encoding == "utf-16":
         text = text.removeprefix("\ufeff")
-    return split_lines(text), bad
+    return RangeText(split_lines(text), bad + converted_bad, kept.long_lines, kept.long_line_bytes)
+
+
+def _chunks(fh, size: int, limit: int | None):
+    """Successive reads of at most `size` bytes, `limit` bytes in all (None: to the end)."""
+    while limit is None or limit > 0:
+        data = fh.read(size if limit is None else min(size, limit))
+        if not data:
+            return
+        if limit is not None:
+            limit -= len(data)
+        yield data
+
+
+def _as_utf8(chunks, encoding: str):
+    """Re-encode a stream of byte chunks to UTF-8 (invalid input counted by the decoder)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="seqpipe-count")
+    for chunk in chunks:
+        yield decoder.decode(chunk).encode("utf-8")
+    yield decoder.decode(b"", final=True).encode("utf-8")
+
+
+def _first_end(data: bytes, pos: int = 0) -> int:
+    """Index of the first CR or LF at or after pos, -1 if none."""
+    ends = [i for i in (data.find(b"\n", pos), data.find(b"\r", pos)) if i >= 0]
+    return min(ends) if ends else -1
+
+
+class _KeptLines:
+    """Collects whole lines fed in chunks of at most `limit` bytes, leaving out lines over `limit`.
+
+    Only the first line of `carry + chunk` can be too long (any line inside a chunk is shorter than
+    the chunk), so each chunk costs two `find`s and an `rfind`, never a per-line loop.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.blocks: list[bytes] = []
+        self.carry = b""  # the unfinished last line, at most `limit` bytes
+        self.dropping = False  # inside a too-long line: discard up to its end
+        self.skip_lf = False  # a dropped line ended with CR: a LF right after belongs to it
+        self.long_lines = 0
+        self.long_line_bytes = 0
+
+    def _drop_end(self, buf: bytes, end: int) -> int:
+        """Position after the line end at `end` (CRLF as one), remembering a CR at the buffer's end."""
+        if buf[end : end + 2] == b"\r\n":
+            return end + 2
+        self.skip_lf = buf[end : end + 1] == b"\r" and end + 1 == len(buf)
+        return end + 1
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next chunk of bytes."""
+        if self.skip_lf and chunk:
+            self.skip_lf = False
+            chunk = chunk[1:] if chunk[:1] == b"\n" else chunk
+        buf = self.carry + chunk if self.carry else chunk
+        self.carry = b""
+        pos = 0
+        if self.dropping:
+            end = _first_end(buf)
+            if end < 0:
+                self.long_line_bytes += len(buf)
+                return
+            self.long_line_bytes += end
+            self.dropping = False
+            pos = self._drop_end(buf, end)
+        first = _first_end(buf, pos)
+        if first >= 0 and first - pos > self.limit:
+            self.long_lines += 1
+            self.long_line_bytes += first - pos
+            pos = self._drop_end(buf, first)
+        last = max(buf.rfind(b"\n", pos), buf.rfind(b"\r", pos))
+        if last >= 0:
+            self.blocks.append(buf[pos : last + 1])
+            pos = last + 1
+        if len(buf) - pos > self.limit:
+            self.long_lines += 1
+            self.long_line_bytes += len(buf) - pos
+            self.dropping = True
+        else:
+            self.carry = buf[pos:]
+
+    def result(self) -> bytes:
+        """The kept bytes: every line not left out, with its line end."""
+        return b"".join([*self.blocks, self.carry])
 
 
 def _after_newline(fh, pos: int) -> int:
@@ -152,8 +271,9 @@ def load_lines(
     sources: Iterable[str] | str,
     normalize: Normalize = "raw",
     settings: Settings | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> list[str]:
-    """All lines of a corpus in order, normalized; binary files are skipped.
+    """All lines of a corpus in order, normalized; binary files are skipped, over-long lines refused.
 
     Sequential and in-memory: for models on book-sized corpora. Counting uses the Dask path.
 
@@ -165,7 +285,11 @@ def load_lines(
         info = sniff(f)
         if info.skip_reason:
             continue
-        raw, _ = read_range(f, info)
+        got = read_text(f, info, max_line_bytes=max_line_bytes)
+        if got.long_lines:  # this reader keeps the whole corpus in memory: refuse rather than drop text
+            raise CorpusError(f"{f.uri}: {got.long_lines} line(s) longer than "
+                              f"max_line_bytes={max_line_bytes:,}; split the file or raise the limit")
+        raw = got.lines
         lines.extend(raw if normalize == "raw" else (normalize_line(x, normalize) for x in raw))
     if not any(line.strip() for line in lines):
         raise CorpusError(f"{', '.join(sources)}: the corpus holds no text")

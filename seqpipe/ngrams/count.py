@@ -15,7 +15,7 @@ import pandas as pd
 
 from seqpipe.config import TextConfig
 from seqpipe.corpus.partition import Partition
-from seqpipe.corpus.reader import FileInfo, read_range
+from seqpipe.corpus.reader import DEFAULT_MAX_LINE_BYTES, FileInfo, read_text
 from seqpipe.corpus.sources import InputFile
 from seqpipe.ngrams.keys import count_rows
 from seqpipe.text.normalize import d2l_words_from_bytes, normalize_line
@@ -29,12 +29,16 @@ class FileStats:
     lines: int = 0
     tokens: int = 0
     bad_bytes: int = 0
+    long_lines: int = 0  # lines over max_line_bytes, skipped
+    long_line_bytes: int = 0
 
     def add(self, other: FileStats) -> None:
         """Accumulate another piece's figures."""
         self.lines += other.lines
         self.tokens += other.tokens
         self.bad_bytes += other.bad_bytes
+        self.long_lines += other.long_lines
+        self.long_line_bytes += other.long_line_bytes
 
 
 @dataclass
@@ -63,18 +67,23 @@ class PartitionCounts:
 
 
 def tokenize_partition(
-    partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig
+    partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> tuple[list[str], np.ndarray, np.ndarray, dict[int, FileStats]]:
-    """Tokens of a partition with, per token, its segment id and file index."""
+    """Tokens of a partition with, per token, its segment id and file index (over-long lines skipped)."""
     tokens: list[str] = []
     seg_lengths: list[int] = []
     seg_files: list[int] = []
     stats: dict[int, FileStats] = {}
     for piece in partition.pieces:
-        lines, bad = read_range(files[piece.file_index], infos[piece.file_index], piece.start, piece.end)
+        f, info = files[piece.file_index], infos[piece.file_index]
+        got = read_text(f, info, piece.start, piece.end, max_line_bytes)
+        lines = got.lines
         fstats = stats.setdefault(piece.file_index, FileStats())
         fstats.lines += len(lines)
-        fstats.bad_bytes += bad
+        fstats.bad_bytes += got.bad_bytes
+        fstats.long_lines += got.long_lines
+        fstats.long_line_bytes += got.long_line_bytes
         before = len(tokens)
         if text.boundary != "line" and text.tokens == "word" and text.normalize == "d2l":
             tokens.extend(d2l_words_from_bytes("\n".join(lines).encode("utf-8", "surrogatepass")))
@@ -107,9 +116,10 @@ def count_partition(
     infos: list[FileInfo],
     text: TextConfig,
     orders: tuple[int, ...],
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> PartitionCounts:
     """Count every order's n-grams inside one partition (nothing that crosses its edges)."""
-    tokens, segments, file_of_token, stats = tokenize_partition(partition, files, infos, text)
+    tokens, segments, file_of_token, stats = tokenize_partition(partition, files, infos, text, max_line_bytes)
     codes, uniques = pd.factorize(pd.Series(tokens, dtype=object), sort=False)
     if len(uniques) and isinstance(uniques[0], bytes):  # the d2l fast path tokenizes ASCII bytes
         uniques = np.array([u.decode("ascii") for u in uniques], dtype=object)

@@ -78,7 +78,11 @@ def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None,
         infos.append(info)
         old = (previous or {}).get(f.uri)
         same = old is not None and old["size"] == f.size and old["mtime"] == f.mtime and old.get("sha256")
-        hashes.append(old["sha256"] if same else content_hash(f))
+        try:
+            hashes.append(old["sha256"] if same else content_hash(f))
+        except OSError as exc:  # vanished or unreadable since sniffing: skipped with the reason, like there
+            hashes.append("")
+            infos[-1] = FileInfo(info.encoding, f"unreadable ({type(exc).__name__}: {exc})")
     if all(i.skip_reason for i in infos):
         reasons = "; ".join(f"{f.uri}: {i.skip_reason}" for f, i in zip(files, infos))
         raise CorpusError(f"the corpus holds no readable text ({reasons})")
@@ -86,14 +90,15 @@ def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None,
 
 
 def _counted(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
-             orders: tuple[int, ...], cache_file: str | None) -> tuple[PartitionCounts, bool]:
+             orders: tuple[int, ...], cache_file: str | None,
+             max_line_bytes: int) -> tuple[PartitionCounts, bool]:
     """Counts of one partition from the cache when there, else counted (and cached); (counts, reused)."""
     if cache_file:
         cached = partition_cache.load(Path(cache_file), partition)
         if cached is not None:
             return cached, True
     try:
-        counts = count_partition(partition, files, infos, text, orders)
+        counts = count_partition(partition, files, infos, text, orders, max_line_bytes)
     except (OSError, EOFError) as exc:  # a truncated .gz, a file that vanished or lost its permissions
         uris = ", ".join(files[p.file_index].uri for p in partition.pieces)
         raise CorpusError(f"{uris}: cannot be read ({type(exc).__name__}: {exc})") from None
@@ -154,7 +159,7 @@ def count_corpus(
         staging = store.staging_dir(cdir, run_id)
         try:
             result = _count_and_write(inputs, name, cdir, staging, run_id, config, text, ngram, client,
-                                      progress, timings)
+                                      progress, timings, corpus.max_line_bytes)
             result.snapshot = store.publish(cdir, staging, run_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # a kill -9 leaves it to the next run's clean-up
@@ -165,15 +170,16 @@ def count_corpus(
 
 def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_id: str, config: dict[str, Any],
                      text: TextConfig, ngram: NgramConfig, client: Any, progress: Progress,
-                     timings: dict[str, float]) -> CountResult:
+                     timings: dict[str, float], max_line_bytes: int) -> CountResult:
     files, infos = inputs.files, inputs.infos
     partitions = plan_partitions(files, infos, ngram.blocksize)
     cache_dir = cdir / "partition-cache"
-    keys = [partition_cache.cache_key(p, inputs.hashes, text, ngram.orders) for p in partitions]
+    keys = [partition_cache.cache_key(p, inputs.hashes, text, ngram.orders, max_line_bytes)
+            for p in partitions]
     t = time.perf_counter()
     counted = [
         client.submit(_counted, p, files, infos, text, ngram.orders,
-                      str(cache_dir / f"{k}.npz") if ngram.reuse_counts else None,
+                      str(cache_dir / f"{k}.npz") if ngram.reuse_counts else None, max_line_bytes,
                       retries=1, key=f"count-{run_id}-{p.index}")
         for p, k in zip(partitions, keys)
     ]
@@ -181,7 +187,8 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     heads = [client.submit(_summary_and_reuse, c, key=f"summary-{run_id}-{i}") for i, c in enumerate(counted)]
     for done, _ in enumerate(as_completed(client, heads), start=1):
         progress("count partitions", done, len(partitions))
-    summaries, reused = zip(*client.gather(heads)) if heads else ((), ())
+    explain = _task_names(run_id, partitions, files)
+    summaries, reused = zip(*_gather(client, heads, explain)) if heads else ((), ())
     timings["count"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -194,8 +201,10 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     crossing = merge.cross_partition_rows(list(summaries), vocab, ngram.orders, text.boundary)
     remapped = [client.submit(merge.remap_partition, c, m, cuts, key=f"remap-{run_id}-{i}")
                 for i, (c, m) in enumerate(zip(counts, vocab.mappings))]
-    # every merge task needs the id -> token table: ship it to each worker once
-    alpha = vocab.alpha_tokens if isinstance(client, InlineClient) else client.scatter(vocab.alpha_tokens, broadcast=True)
+    # every merge task needs the id -> token table. A task that returns it, not scatter(): scattered data
+    # lost with its workers cannot be recomputed, and the run would fail instead of surviving the loss.
+    alpha = vocab.alpha_tokens if isinstance(client, InlineClient) else client.submit(
+        _same, vocab.alpha_tokens, key=f"alpha-{run_id}")
     merged = []
     for n in ngram.orders:
         folder = staging / "ngrams" / f"n={n}"
@@ -209,7 +218,7 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
                                         retries=1))
     for done, _ in enumerate(as_completed(client, merged), start=1):
         progress("merge and write", done, len(merged))
-    buckets = client.gather(merged)
+    buckets = _gather(client, merged, explain)
     del counted, counts, remapped  # release worker memory before the rest
     timings["merge"] = time.perf_counter() - t
 
@@ -231,5 +240,40 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
                        reused_partitions=sum(reused), counted_partitions=len(partitions) - sum(reused))
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _summary_and_reuse(counted: tuple[PartitionCounts, bool]):
     return counted[0].summary, counted[1]
+
+
+def _task_names(run_id: str, partitions: list[Partition], files: list[InputFile]) -> Callable[[str], str]:
+    """Turn a task key of this run into words: which partition (and its files) or which merge."""
+
+    def explain(key: str) -> str:
+        stage, _, rest = key.partition(f"-{run_id}-")
+        numbers = [int(x) for x in rest.split("-") if x.isdigit()]
+        if stage == "merge" and len(numbers) == 2:
+            return f"merging the {numbers[0]}-grams of bucket {numbers[1]}"
+        if numbers and numbers[0] < len(partitions):
+            uris = ", ".join(dict.fromkeys(files[p.file_index].uri for p in partitions[numbers[0]].pieces))
+            return f"partition {numbers[0]} ({uris})"
+        return f"task {key}"
+
+    return explain
+
+
+def _gather(client: Any, futures: list[Any], explain: Callable[[str], str]) -> list[Any]:
+    """`client.gather`, where a task that killed every worker it ran on becomes a one-line CorpusError."""
+    try:
+        return client.gather(futures)
+    except Exception as exc:
+        if type(exc).__name__ != "KilledWorker":  # distributed's, without importing it for inline runs
+            raise
+        client.cancel(futures)  # stop the rest of the run's tasks instead of letting them go on
+        tries = getattr(exc, "allowed_failures", 0) + 1
+        raise CorpusError(
+            f"{explain(str(exc.task))}: the worker process died each of the {tries} times it ran (a crash "
+            "or out of memory), so the run was stopped; fix or remove the file, or raise --memory-limit"
+        ) from None

@@ -6,7 +6,6 @@ every `</s>`; "excluding OOVs" drops the `<unk>` tokens from both the sum and th
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -14,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from filelock import FileLock
 
 from seqpipe.corpus import load_lines
-from seqpipe.io import write_json
+from seqpipe.io import update_run_metrics, write_json
 from seqpipe.ngrams.arpa import write_arpa
 from seqpipe.ngrams.lm import KneserNeyLM, NgramLM, estimate
 from seqpipe.ngrams.lm_config import NgramLMConfig
@@ -144,13 +142,5 @@ def save_run(run: LMRun, out_dir: str | Path) -> dict[str, Any]:
     if isinstance(run.model, KneserNeyLM) and run.config.tokens == "word":
         summary["arpa"] = str(write_arpa(run.model, folder / "lm.arpa"))
     summary["metrics"] = str(write_json(folder / "metrics.json", summary, kind="ngram-lm-metrics"))
-    out.mkdir(parents=True, exist_ok=True)
-    run_metrics = out / "metrics.json"
-    with FileLock(str(out / ".metrics.json.lock")):
-        existing = json.loads(run_metrics.read_text(encoding="utf-8")) if run_metrics.is_file() else {}
-        kind = existing.pop("kind", "run-metrics")
-        for stamp in ("schema_version", "seqpipe_version"):
-            existing.pop(stamp, None)
-        existing.setdefault("ngram_lm", {})[name] = summary
-        write_json(run_metrics, existing, kind=kind)
+    update_run_metrics(out, "ngram_lm", summary, name)
     return summary

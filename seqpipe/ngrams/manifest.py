@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,7 @@ def write_snapshot_files(
                 "uri": f.uri, "size": f.size, "mtime": f.mtime, "sha256": digest, "compression": f.compression,
                 "encoding": info.encoding, "skipped": info.skip_reason,
                 "lines": stats.lines, "tokens": stats.tokens, "bad_bytes": stats.bad_bytes,
+                "long_lines": stats.long_lines, "long_line_bytes": stats.long_line_bytes,
             }
         )
     write_json(
@@ -74,13 +75,14 @@ def write_snapshot_files(
         {
             "run_id": run_id,
             "corpus": corpus,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": config,
             "inputs": inputs,
             "summary": {
                 "files": len(files),
                 "files_skipped": sum(1 for i in infos if i.skip_reason),
                 "bad_bytes": sum(x["bad_bytes"] for x in inputs),
+                "long_lines": sum(x["long_lines"] for x in inputs),
                 "lines": sum(x["lines"] for x in inputs),
                 "tokens": totals.get(1, {}).get("ngrams", sum(x["tokens"] for x in inputs)),
                 "partitions": partitions,

@@ -22,10 +22,12 @@ from seqpipe.io import atomic_path
 from seqpipe.ngrams.count import FileStats, PartitionCounts, PartitionSummary
 
 
-def cache_key(partition: Partition, hashes: list[str], text: TextConfig, orders: tuple[int, ...]) -> str:
-    """A content key for a partition's counts."""
+def cache_key(partition: Partition, hashes: list[str], text: TextConfig, orders: tuple[int, ...],
+              max_line_bytes: int | None = None) -> str:
+    """A content key for a partition's counts (the line limit decides which lines count)."""
     parts = [(hashes[p.file_index], p.start, p.end) for p in partition.pieces]
-    payload = json.dumps([SCHEMA_VERSION, parts, text.model_dump(), list(orders)])
+    limit = [] if max_line_bytes is None else [max_line_bytes]
+    payload = json.dumps([SCHEMA_VERSION, parts, text.model_dump(), list(orders), *limit])
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
@@ -61,7 +63,8 @@ def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:
         "tail_files": np.array([local[f] for f in s.tail_files], dtype=np.int32),
         "meta": np.frombuffer(json.dumps({
             "n_tokens": s.n_tokens,
-            "stats": {local[f]: [v.lines, v.tokens, v.bad_bytes] for f, v in s.file_stats.items()},
+            "stats": {local[f]: [v.lines, v.tokens, v.bad_bytes, v.long_lines, v.long_line_bytes]
+                      for f, v in s.file_stats.items()},
             "orders": sorted(counts.rows),
         }).encode(), dtype=np.uint8),
     }
@@ -71,9 +74,8 @@ def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:
         arrays[f"n{n}_count"] = match
         arrays[f"n{n}_file"] = np.array([local[f] for f in row_files.tolist()], dtype=np.int32) \
             if len(local) > 1 else np.zeros(len(match), np.int32)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 def load(path: Path, partition: Partition) -> PartitionCounts | None:
@@ -103,11 +105,13 @@ def load(path: Path, partition: Partition) -> PartitionCounts | None:
 
 
 def prune(folder: Path, keep: set[str]) -> int:
-    """Delete entries not in `keep` (the current corpus' partitions); returns how many."""
+    """Delete entries not in `keep` (the current corpus' partitions) and temp files of killed writers."""
     removed = 0
     if folder.is_dir():
         for entry in folder.glob("*.npz"):
             if entry.stem not in keep:
                 os.unlink(entry)
                 removed += 1
+        for entry in folder.glob(".*.npz.*.tmp"):  # a worker killed while saving; called under the lock
+            entry.unlink(missing_ok=True)
     return removed

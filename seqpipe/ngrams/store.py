@@ -8,7 +8,12 @@ Layout under the output root::
 
 A run writes everything into `snapshots/.staging-<run_id>/`, renames it to `snapshots/<run_id>`
 (atomic on one filesystem), then replaces `LATEST` atomically. A crash at any point leaves the
-previous snapshot named by `LATEST`; the next run removes leftover staging folders.
+previous snapshot named by `LATEST`; the next run removes leftover staging folders and temp files.
+Snapshots are never deleted by a run, so a reader that resolved `LATEST` keeps a complete folder.
+
+Nothing is written outside the output root: names are checked, and a symlink under the root that
+leads outside it (the corpus folder, `snapshots/`, `partition-cache/`, `LATEST`) or a symlinked
+`.lock` is refused before the first write.
 """
 
 from __future__ import annotations
@@ -34,19 +39,33 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def corpus_dir(out_root: str | Path, name: str) -> Path:
-    """`<out>/corpus/<name>`; the name may not escape the output root."""
+    """`<out>/corpus/<name>`; neither the name nor a symlink may lead outside the output root."""
     if not _SAFE_NAME.match(name) or ".." in name:
         raise CorpusError(f"corpus name {name!r}: use letters, digits, '.', '_' and '-' only")
     root = Path(out_root)
     if "://" in str(out_root):
         raise CorpusError(f"{out_root}: snapshots are written to a local folder (remote outputs are not supported yet)")
-    return root / "corpus" / name
+    cdir = root / "corpus" / name
+    ensure_inside(root, cdir)
+    return cdir
+
+
+def ensure_inside(root: str | Path, path: str | Path) -> None:
+    """Fail unless `path`, with every symlink resolved, lies inside `root` (also resolved)."""
+    real_root, real = os.path.realpath(root), os.path.realpath(path)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise CorpusError(f"{path} leads to {real}, outside the output root {real_root} (a symlink?); "
+                          "refusing to write there")
 
 
 @contextmanager
 def corpus_lock(cdir: Path) -> Iterator[None]:
     """Hold the corpus' write lock, or fail at once naming the lock if another run holds it."""
     cdir.mkdir(parents=True, exist_ok=True)
+    for member in ("LATEST", "snapshots", "partition-cache"):
+        ensure_inside(cdir, cdir / member)
+    if os.path.islink(cdir / ".lock"):  # filelock 3.x opens it with O_TRUNC: that would empty the target
+        raise CorpusError(f"{cdir / '.lock'} is a symlink; remove it (refusing to write through it)")
     lock = filelock.FileLock(str(cdir / ".lock"))
     try:
         lock.acquire(timeout=0)
@@ -59,7 +78,7 @@ def corpus_lock(cdir: Path) -> Iterator[None]:
 
 
 def clean_staging(cdir: Path) -> list[str]:
-    """Remove staging folders left by crashed runs (call only while holding the lock)."""
+    """Remove staging folders and temp files left by crashed runs (call only while holding the lock)."""
     snapshots = cdir / "snapshots"
     removed = []
     if snapshots.is_dir():
@@ -67,6 +86,9 @@ def clean_staging(cdir: Path) -> list[str]:
             if entry.name.startswith(STAGING_PREFIX):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry.name)
+    for entry in cdir.glob(".LATEST.*.tmp"):  # a kill between writing and renaming LATEST's temp file
+        entry.unlink(missing_ok=True)
+        removed.append(entry.name)
     return removed
 
 

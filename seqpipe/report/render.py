@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from filelock import FileLock
 
-from seqpipe.io import atomic_write_text, write_json
+from seqpipe.io import atomic_write_text, update_run_metrics
 from seqpipe.report import lm_table, tables
 from seqpipe.report.collect import RunData, read_run
 from seqpipe.report.plots import Figures, write_figures
@@ -171,19 +170,7 @@ def merge_metrics(run_dir: Path, entry: dict[str, Any]) -> Path:
 
     A metrics.json that is not a JSON object is left untouched (the report lists it as unreadable).
     """
-    path = run_dir / "metrics.json"
-    with FileLock(str(run_dir / ".metrics.json.lock")):
-        try:
-            existing = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        except ValueError:
-            return path
-        if not isinstance(existing, dict):
-            return path
-        kind = existing.pop("kind", "run-metrics")
-        for stamp in ("schema_version", "seqpipe_version"):
-            existing.pop(stamp, None)
-        existing["report"] = entry
-        return write_json(path, existing, kind=kind)
+    return update_run_metrics(run_dir, "report", entry) or run_dir / "metrics.json"
 
 
 def render_report(run_dir: str | Path, *, samples: bool = True, on_step: Step | None = None) -> ReportPaths:

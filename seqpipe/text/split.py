@@ -41,5 +41,5 @@ def split_lines(lines: Sequence[str], fractions: str | Sequence[float] = (0.9,))
     n = len(lines)
     cut_train = int(fr[0] * n)
     cut_valid = int((fr[0] + (fr[1] if len(fr) > 1 else 0.0)) * n)
-    keep = lambda part: [line for line in part if line.strip()]  # noqa: E731
+    keep = lambda part: [line for line in part if line.strip()]
     return LineSplit(keep(lines[:cut_train]), keep(lines[cut_train:cut_valid]), keep(lines[cut_valid:]))

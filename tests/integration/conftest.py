@@ -63,7 +63,7 @@ def prefect_server(tmp_path_factory) -> Iterator[Server]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{api}/health", timeout=2) as resp:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(f"{api}/health", timeout=2) as resp:
                 if resp.status == 200:
                     break
         except OSError:

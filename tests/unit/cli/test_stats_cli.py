@@ -33,6 +33,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
         (["stats", "timemachine", "--boundary", "sentence"], "boundary"),
         (["stats", "timemachine", "--blocksize", "lots"], "size"),
         (["top", str(tmp_path)], "not a snapshot"),
+        (["stats", "timemachine", "--workers", "abc"], "valid integer"),
+        (["stats", "timemachine", "--bogus"], "No such option"),
+        (["no-such-command"], "No such command"),
     ]
     for args, message in cases:
         run = seqpipe(*args, cwd=tmp_path)

@@ -11,6 +11,7 @@ from pathlib import Path
 import fsspec
 import pytest
 import zstandard
+from unit.ngrams.helpers import run_count, snapshot_counters
 
 from seqpipe.config import Settings
 from seqpipe.corpus import CorpusError, expand_sources, load_lines
@@ -18,7 +19,6 @@ from seqpipe.corpus.fetch import resolve_named
 from seqpipe.corpus.reader import read_range, sniff
 from seqpipe.corpus.sources import corpus_name
 from seqpipe.ngrams import store
-from unit.ngrams.helpers import run_count, snapshot_counters
 
 TEXT = "Hello wörld\nsecond line 道\n\nlast"
 

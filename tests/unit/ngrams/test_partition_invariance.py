@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from oracles import oracle_counts
 from unit.ngrams.helpers import run_count, snapshot_counters
 

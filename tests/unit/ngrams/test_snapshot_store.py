@@ -10,11 +10,11 @@ import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from unit.ngrams.helpers import run_count
 
 from seqpipe import SCHEMA_VERSION
 from seqpipe.corpus import CorpusError
 from seqpipe.ngrams import store
-from unit.ngrams.helpers import run_count
 
 TEXT = "the cat sat on the mat\nthe cat ran\n"
 

@@ -1,0 +1,112 @@
+"""Recurrent language models over `nn.RNN` / `nn.GRU` / `nn.LSTM` (d2l 2.0 §8.6, §9.1-9.3).
+
+Same interface as the scratch model: `forward(X (batch, steps), state) -> (logits (steps * batch, vocab),
+state)`, time-major like the book's `RNNModel`, and `begin_state(batch_size)`. Input is one-hot (the book)
+or a learned embedding; 1..N layers; dropout between layers (PyTorch's) and before the output layer.
+The state is a (layers, batch, hidden) tensor, or an (h, c) pair of them for an LSTM.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqpipe.models.rnn_scratch import RNNScratch
+
+Cell = Literal["rnn", "gru", "lstm"]
+State = torch.Tensor | tuple[torch.Tensor, ...]
+LanguageModel = nn.Module  # RNNScratch or RNNLM: forward(X, state), begin_state(batch), state_batch_dim
+
+_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class RNNLM(nn.Module):
+    """Token ids in, next-token logits out, through a PyTorch recurrent layer.
+
+    >>> net = RNNLM(vocab_size=28, cell="lstm", num_hiddens=16, num_layers=2, embedding_dim=8)
+    >>> Y, (h, c) = net(torch.zeros((2, 5), dtype=torch.long), net.begin_state(2))
+    >>> tuple(Y.shape), tuple(h.shape), tuple(c.shape)
+    ((10, 28), (2, 2, 16), (2, 2, 16))
+    """
+
+    state_batch_dim = 1  # the state is (layers, batch, hidden)
+
+    def __init__(
+        self,
+        vocab_size: int,
+        cell: Cell = "lstm",
+        num_hiddens: int = 256,
+        num_layers: int = 1,
+        embedding_dim: int = 0,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if cell not in _CELLS:
+            raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(_CELLS)}")
+        self.vocab_size, self.cell = vocab_size, cell
+        self.num_hiddens, self.num_layers = num_hiddens, num_layers
+        self.embedding = nn.Embedding(vocab_size, embedding_dim) if embedding_dim > 0 else None
+        input_size = embedding_dim if embedding_dim > 0 else vocab_size
+        self.rnn = _CELLS[cell](
+            input_size, num_hiddens, num_layers, dropout=dropout if num_layers > 1 else 0.0
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(num_hiddens, vocab_size)
+
+    def begin_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
+        """Zeros of shape (layers, batch, hidden); an (h, c) pair for an LSTM."""
+        device = device or self.linear.weight.device
+        zeros = torch.zeros(self.num_layers, batch_size, self.num_hiddens, device=device)
+        return (zeros, torch.zeros_like(zeros)) if self.cell == "lstm" else zeros
+
+    def forward(self, X: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """Logits (steps * batch, vocab), time-major, and the state after the last step."""
+        tokens = X.T  # (steps, batch)
+        if self.embedding is not None:
+            inputs = self.embedding(tokens)
+        else:
+            inputs = F.one_hot(tokens, self.vocab_size).to(self.linear.weight.dtype)
+        outputs, state = self.rnn(inputs, state)  # (steps, batch, hidden)
+        logits = self.linear(self.dropout(outputs))  # (steps, batch, vocab)
+        return logits.reshape(-1, self.vocab_size), state
+
+
+def build_lm(
+    kind: str, vocab_size: int, hidden: int = 256, layers: int = 1, embedding: int = 0, dropout: float = 0.0
+) -> nn.Module:
+    """A language model by name: 'scratch-rnn' (the book's written-out RNN), 'rnn', 'gru' or 'lstm'.
+
+    >>> type(build_lm("scratch-rnn", 28, hidden=8)).__name__, build_lm("gru", 28, hidden=8).cell
+    ('RNNScratch', 'gru')
+    """
+    if kind == "scratch-rnn":
+        if layers != 1 or embedding or dropout:
+            raise ValueError("the scratch RNN has one layer, one-hot input and no dropout")
+        return RNNScratch(vocab_size, hidden)
+    return RNNLM(vocab_size, kind, hidden, layers, embedding, dropout)  # type: ignore[arg-type]
+
+
+def detach_state(state: State) -> State:
+    """Cut the graph behind a state (truncated BPTT), keeping its values."""
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    return tuple(s.detach() for s in state)
+
+
+def state_rows(state: State, dim: int, rows: slice) -> State:
+    """The rows `rows` of a state along its batch dimension `dim`."""
+    if isinstance(state, torch.Tensor):
+        return state.narrow(dim, rows.start, rows.stop - rows.start)
+    return tuple(state_rows(s, dim, rows) for s in state)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable scalars.
+
+    >>> count_parameters(build_lm("rnn", 28, hidden=256))
+    80412
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,150 @@
+"""Typed configurations of an RNN language-model run: data, model, training (pydantic, frozen, strict keys).
+
+A run's config is stored in its checkpoint and `config.json`; a resumed run reads it back from there.
+
+>>> cfg = LMRunConfig(model=LMModelConfig(kind="gru"), train=LMTrainConfig(epochs=2))
+>>> cfg.model_name, cfg.data.separator
+('gru', '')
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from seqpipe.text.normalize import Normalize
+from seqpipe.text.split import parse_fractions
+from seqpipe.text.tokenize import TokenUnit
+
+ModelKind = Literal["scratch-rnn", "rnn", "gru", "lstm"]
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LMDataConfig(_Config):
+    """Where the token ids come from and how they are split into train / valid / test."""
+
+    sources: tuple[str, ...] = ("timemachine",)
+    normalize: Normalize = "d2l"
+    tokens: TokenUnit = "char"
+    line_sep: Literal["auto", "none", "newline"] = Field(
+        "auto",
+        description="'none': lines joined with nothing (the book); 'newline': a '\\n' token ends "
+        "each line; 'auto': newline for raw text, none otherwise",
+    )
+    split: str = Field("0.9,0.05", description="train[,valid] fractions, the rest is test; 'none': all train")
+    split_by: Literal["lines", "tokens"] = Field(
+        "lines",
+        description="'lines': the line split the n-gram LMs use; 'tokens': cut the token stream (nanoGPT)",
+    )
+    max_tokens: int | None = Field(
+        None, gt=0, description="train on the first N training tokens (the book: 10000)"
+    )
+    min_freq: int = Field(0, ge=0, description="vocabulary cut; rarer training tokens read as <unk>")
+    vocab_path: str | None = Field(
+        None, description="a snapshot's vocab.parquet instead of the training tokens"
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _non_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("give at least one corpus source")
+        return v
+
+    @field_validator("split")
+    @classmethod
+    def _valid_split(cls, v: str) -> str:
+        if v.strip().lower() == "none":
+            return "none"
+        parse_fractions(v)
+        return v
+
+    @property
+    def separator(self) -> str:
+        """The token that ends each line ('' for none)."""
+        sep = self.line_sep if self.line_sep != "auto" else ("newline" if self.normalize == "raw" else "none")
+        return "\n" if sep == "newline" else ""
+
+
+class LMModelConfig(_Config):
+    """Which network: the book's scratch RNN, or nn.RNN / nn.GRU / nn.LSTM."""
+
+    kind: ModelKind = "lstm"
+    hidden: int = Field(256, gt=0)
+    layers: int = Field(1, ge=1, le=16)
+    embedding: int = Field(0, ge=0, description="embedding size; 0 is one-hot input (the book)")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _scratch_is_plain(self) -> LMModelConfig:
+        if self.kind == "scratch-rnn" and (self.layers != 1 or self.embedding or self.dropout):
+            raise ValueError("scratch-rnn has one layer, one-hot input and no dropout")
+        return self
+
+
+class LMTrainConfig(_Config):
+    """How to train: truncated BPTT minibatches, optimizer, clipping, schedule, stopping, seed, device."""
+
+    batch_size: int = Field(32, ge=1)
+    num_steps: int = Field(35, ge=1, description="BPTT length: tokens per row of a minibatch")
+    iterator: Literal["sequential", "random"] = "sequential"
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    lr: float = Field(1.0, gt=0)
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="SGD only")
+    weight_decay: float = Field(0.0, ge=0.0)
+    clip: float = Field(1.0, ge=0.0, description="max global L2 norm of the gradient; 0 turns clipping off")
+    schedule: Literal["constant", "cosine", "plateau"] = "constant"
+    warmup_steps: int = Field(0, ge=0)
+    min_lr_ratio: float = Field(0.1, ge=0.0, le=1.0, description="cosine: final lr / lr")
+    plateau_factor: float = Field(0.5, gt=0.0, lt=1.0, description="plateau: lr factor when valid stalls")
+    epochs: int | None = Field(10, ge=1)
+    minutes: float | None = Field(None, gt=0, description="wall-clock budget; stops mid-epoch when spent")
+    patience: int | None = Field(None, ge=1, description="stop after this many epochs without a better valid")
+    restore_best: bool = Field(True, description="end with the weights of the best valid epoch")
+    seed: int = Field(0, ge=0)
+    device: str = "auto"
+    threads: int | None = Field(None, ge=1, description="torch CPU threads; 1 beside other work")
+    eval_batch_size: int = Field(16, ge=1)
+    eval_every: int = Field(1, ge=1, description="evaluate valid every N epochs (and at the end)")
+    checkpoint_every: int = Field(1, ge=1, description="write the checkpoint every N epochs (and at the end)")
+
+    @field_validator("device")
+    @classmethod
+    def _valid_device(cls, v: str) -> str:
+        if not _DEVICE.match(v):
+            raise ValueError(f"device {v!r}: use auto, cpu, cuda, cuda:N or mps")
+        return v
+
+    @model_validator(mode="after")
+    def _has_a_limit(self) -> LMTrainConfig:
+        if self.epochs is None and self.minutes is None:
+            raise ValueError("give a number of epochs or a time budget in minutes")
+        return self
+
+
+class LMRunConfig(_Config):
+    """One model trained on one corpus: what `train-lm`, the task and the flow all take."""
+
+    name: str | None = Field(None, description="folder under models/; the model kind when unset")
+    data: LMDataConfig = LMDataConfig()
+    model: LMModelConfig = LMModelConfig()
+    train: LMTrainConfig = LMTrainConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, v: str | None) -> str | None:
+        if v is not None and not _NAME.match(v):
+            raise ValueError(f"name {v!r}: use letters, digits, '.', '_' and '-'")
+        return v
+
+    @property
+    def model_name(self) -> str:
+        """The folder name under `models/`."""
+        return self.name or self.model.kind

@@ -1,0 +1,102 @@
+"""Text from a trained language model: the book's warm-up on a prefix, then greedy or sampled tokens.
+
+`predict_ch8` (d2l 2.0 §8.5.4) starts from the zero state, feeds the prefix to update the state
+(warm-up), then repeatedly feeds the last token and appends the argmax. Here the warm-up reads the
+prefix in one forward call (same state), and `temperature > 0` samples from softmax(logits / T),
+optionally restricted to the `top_k` most likely tokens, with its own seeded generator. `<unk>` is
+never produced. Prefix tokens missing from the vocabulary are read as `<unk>`, with a warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from seqpipe.models.rnn_lm import build_lm
+from seqpipe.text.vocab import Vocab
+from seqpipe.train.checkpoint import load_checkpoint
+from seqpipe.train.config import LMRunConfig
+
+
+def prefix_ids(prefix: str, vocab: Vocab, unit: str = "char") -> list[int]:
+    """Ids of a prefix's tokens; unknown ones become `<unk>` (0) with a warning naming them."""
+    tokens = list(prefix) if unit == "char" else prefix.split()
+    if not tokens:
+        raise ValueError("the prefix is empty: give at least one token to start from")
+    unknown = sorted({t for t in tokens if t not in vocab})
+    if unknown:
+        warnings.warn(
+            f"prefix tokens not in the vocabulary, read as <unk>: {', '.join(map(repr, unknown))}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return vocab.encode(tokens)
+
+
+@torch.no_grad()
+def generate(
+    model: nn.Module,
+    vocab: Vocab,
+    prefix: str,
+    num_preds: int = 50,
+    *,
+    unit: str = "char",
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    seed: int = 0,
+) -> str:
+    """The prefix followed by `num_preds` generated tokens (greedy when temperature is 0).
+
+    >>> from seqpipe.models.rnn_lm import build_lm
+    >>> _ = torch.manual_seed(0); vocab = Vocab.from_tokens("abcab")
+    >>> text = generate(build_lm("gru", len(vocab), hidden=4), vocab, "ab", 5, temperature=1.0, seed=1)
+    >>> len(text), text[:2], set(text) <= set("abc")
+    (7, 'ab', True)
+    """
+    if temperature < 0 or (top_k is not None and top_k < 1) or num_preds < 0:
+        raise ValueError("temperature must be >= 0, top-k >= 1 and the length >= 0")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    ids = prefix_ids(prefix, vocab, unit)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    state = model.begin_state(1, device)
+    if len(ids) > 1:  # warm-up: the state after reading the prefix; its outputs are discarded
+        _, state = model(torch.tensor([ids[:-1]], device=device), state)
+    out = list(ids)
+    try:
+        for _ in range(num_preds):
+            logits, state = model(torch.tensor([[out[-1]]], device=device), state)
+            logits = logits[-1].float()
+            if len(vocab) > 1:
+                logits[vocab.unk] = -torch.inf
+            if temperature == 0:
+                token = int(logits.argmax())
+            else:
+                logits = logits / temperature
+                if top_k is not None and top_k < len(logits):
+                    kth = torch.topk(logits, top_k).values[-1]
+                    logits = logits.masked_fill(logits < kth, -torch.inf)
+                token = int(torch.multinomial(torch.softmax(logits, -1), 1, generator=generator))
+            out.append(token)
+    finally:
+        model.train(was_training)
+    new = vocab.decode(out[len(ids) :])
+    return prefix + "".join(new) if unit == "char" else " ".join([prefix.strip(), *new])
+
+
+def load_model(
+    checkpoint: str | Path, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, Vocab, LMRunConfig]:
+    """A model ready to generate from a checkpoint: best-valid weights when it has them, else the latest."""
+    ckpt: dict[str, Any] = load_checkpoint(checkpoint, map_location=device)
+    cfg = LMRunConfig.model_validate(ckpt["config"])
+    vocab = Vocab(ckpt["vocab"], [0] * len(ckpt["vocab"]))
+    m = cfg.model
+    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout)
+    model.load_state_dict(ckpt["best_model"] if ckpt.get("best_model") else ckpt["model"])
+    return model.to(device), vocab, cfg

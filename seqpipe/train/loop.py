@@ -1,0 +1,332 @@
+"""`fit`: train a language model with truncated BPTT, as d2l 2.0's `train_ch8`, plus what a real run needs.
+
+Per minibatch: fresh zero state (random sampling, or the first minibatch of an epoch) or the carried
+state detached (sequential partitioning); mean cross-entropy over the time-major logits; NaN/inf check
+that names the step; backward; `clip_grad_norm_` over all parameters; optimizer step. Per epoch:
+token-weighted training perplexity measured during the epoch (the book's figure), token-weighted
+validation perplexity on the whole valid range, early stopping, then an atomic checkpoint that
+`resume` continues from bit for bit on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqpipe.batching import BatchStream
+from seqpipe.eval.perplexity import PerplexityReport, evaluate_lm, perplexity
+from seqpipe.models.rnn_lm import detach_state
+from seqpipe.train.checkpoint import NonFiniteError, first_non_finite, plain, save_checkpoint
+from seqpipe.train.config import LMTrainConfig
+from seqpipe.train.seed import rng_state, set_rng_state
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch did: token-weighted NLL totals, learning rate, time (training only)."""
+
+    epoch: int
+    steps: int
+    train_tokens: int
+    train_nll: float
+    lr: float
+    seconds: float
+    valid_tokens: int = 0
+    valid_nll: float | None = None
+    complete: bool = True
+
+    @property
+    def train_ppl(self) -> float:
+        """Training perplexity measured during the epoch."""
+        return perplexity(self.train_nll, self.train_tokens)
+
+    @property
+    def valid_ppl(self) -> float | None:
+        """Validation perplexity after the epoch, if evaluated."""
+        return None if self.valid_nll is None else perplexity(self.valid_nll, self.valid_tokens)
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Training tokens per second of training time."""
+        return self.train_tokens / self.seconds if self.seconds > 0 else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Totals and derived figures, plain Python."""
+        return {
+            **asdict(self),
+            "train_ppl": self.train_ppl,
+            "valid_ppl": self.valid_ppl,
+            "tokens_per_s": self.tokens_per_s,
+        }
+
+
+@dataclass
+class FitResult:
+    """Epoch history and why training stopped ('epochs', 'early-stopping' or 'time-budget')."""
+
+    history: list[EpochRecord]
+    stopped: str
+    best_epoch: int | None = None
+    steps: int = 0
+    valid: PerplexityReport | None = None  # of the weights fit returns with, when this call measured them
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Training tokens per second over all epochs."""
+        seconds = sum(r.seconds for r in self.history)
+        return sum(r.train_tokens for r in self.history) / seconds if seconds > 0 else float("nan")
+
+
+@dataclass
+class _LoopState:
+    step: int = 0
+    elapsed: float = 0.0  # wall seconds spent in fit so far, across resumes (the time budget)
+    best_epoch: int | None = None
+    best_nll: float = math.inf  # valid nats per token
+    bad_epochs: int = 0
+    lr_scale: float = 1.0  # the plateau schedule's factor
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def make_optimizer(model: nn.Module, cfg: LMTrainConfig) -> torch.optim.Optimizer:
+    """SGD (the book's, lr 1) or Adam over all parameters."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def lr_factor(cfg: LMTrainConfig, step: int, progress: float) -> float:
+    """Multiplier of the base learning rate: linear warm-up, then constant or cosine decay.
+
+    >>> cfg = LMTrainConfig(schedule="cosine", min_lr_ratio=0.1, warmup_steps=10)
+    >>> lr_factor(cfg, 4, 0.0), round(lr_factor(cfg, 100, 1.0), 6)
+    (0.5, 0.1)
+    """
+    factor = (step + 1) / cfg.warmup_steps if step < cfg.warmup_steps else 1.0
+    if cfg.schedule == "cosine":
+        p = min(max(progress, 0.0), 1.0)
+        factor *= cfg.min_lr_ratio + (1.0 - cfg.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * p))
+    return factor
+
+
+class _Progress:
+    """One rich progress bar on stderr for the whole run (epoch, ppl, tokens/s, valid ppl), or nothing."""
+
+    def __init__(self, enabled: bool, total: int | None) -> None:
+        self.bar = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[info]}"),
+                console=Console(stderr=True),
+            )
+            self.task = self.bar.add_task("training", total=total, info="")
+        self.last = 0.0
+
+    @contextmanager
+    def running(self) -> Iterator[_Progress]:
+        """Show the bar while the block runs."""
+        if self.bar is None:
+            yield self
+            return
+        with self.bar:
+            yield self
+
+    def update(self, step: int, info: str, force: bool = False) -> None:
+        """Move to `step` with a status text, at most five times a second unless forced."""
+        now = time.perf_counter()
+        if self.bar is not None and (force or now - self.last > 0.2):
+            self.bar.update(self.task, completed=step, info=info)
+            self.last = now
+
+
+def _guard(value: float, what: str, step: int, epoch: int, batch: int) -> None:
+    if not math.isfinite(value):
+        raise NonFiniteError(
+            f"{what} is {value} at step {step} (epoch {epoch}, minibatch {batch}); training stopped, "
+            "no checkpoint written for this epoch; lower the learning rate or clip harder"
+        )
+
+
+def _train_epoch(
+    model: nn.Module,
+    batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
+    optimizer: torch.optim.Optimizer,
+    cfg: LMTrainConfig,
+    loop: _LoopState,
+    epoch: int,
+    device: torch.device,
+    lr_at: Callable[[], float],
+    out_of_time: Callable[[], bool],
+    bar: _Progress,
+) -> EpochRecord:
+    """One epoch of truncated BPTT; stops early (complete=False) when the time budget is spent."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    nll, tokens, state, complete, lr = 0.0, 0, None, True, cfg.lr
+    started = time.perf_counter()
+    for i, (X, Y) in enumerate(batches, start=1):
+        X, Y = X.to(device), Y.to(device)
+        if state is None or cfg.iterator == "random":
+            state = model.begin_state(X.shape[0], device)  # fresh zeros: first minibatch, or random sampling
+        else:
+            state = detach_state(state)  # carried across minibatches, gradients cut (truncated BPTT)
+        lr = lr_at()
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        logits, state = model(X, state)
+        loss = F.cross_entropy(logits, Y.T.reshape(-1))  # time-major, as the logits
+        value = loss.item()
+        _guard(value, "the training loss", loop.step + 1, epoch, i)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.clip > 0:
+            norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.clip))
+            _guard(norm, "the gradient norm", loop.step + 1, epoch, i)
+        optimizer.step()
+        loop.step += 1
+        nll += value * Y.numel()
+        tokens += Y.numel()
+        if bar.bar is not None:
+            rate = tokens / (time.perf_counter() - started)
+            bar.update(loop.step, f"epoch {epoch}  ppl {math.exp(nll / tokens):.3f}  {rate:,.0f} tok/s")
+        if out_of_time():
+            complete = False
+            break
+    seconds = time.perf_counter() - started
+    bad = first_non_finite(model.state_dict())
+    if bad is not None:
+        raise NonFiniteError(f"weight {bad!r} is not finite after step {loop.step} (epoch {epoch})")
+    return EpochRecord(epoch, loop.step, tokens, nll, lr, seconds, complete=complete)
+
+
+def fit(
+    model: nn.Module,
+    train_ids: np.ndarray | torch.Tensor,
+    valid_ids: np.ndarray | torch.Tensor | None,
+    cfg: LMTrainConfig,
+    *,
+    device: torch.device | None = None,
+    checkpoint_path: str | None = None,
+    checkpoint_extra: dict[str, Any] | None = None,
+    resume: dict[str, Any] | None = None,
+    progress: bool = False,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> FitResult:
+    """Train `model` in place on `train_ids`, judged on `valid_ids`; checkpoint each epoch; resume from one.
+
+    Stops after `cfg.epochs`, on early stopping, or mid-epoch when `cfg.minutes` of wall time are spent
+    (a checkpoint written then resumes at the next epoch). With `restore_best` the model ends with the
+    weights of its best validation epoch.
+    """
+    started = time.perf_counter()
+    device = device or next(model.parameters()).device
+    model.to(device)
+    has_valid = valid_ids is not None and len(valid_ids) > 1
+    if not has_valid and (cfg.patience or cfg.schedule == "plateau"):
+        raise ValueError("early stopping and the plateau schedule need a validation range (see --split)")
+    optimizer = make_optimizer(model, cfg)
+    stream = BatchStream(
+        torch.as_tensor(np.asarray(train_ids)), cfg.batch_size, cfg.num_steps, cfg.iterator, cfg.seed
+    )
+    loop = _LoopState()
+    best_model: dict[str, torch.Tensor] | None = None
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        stream.load_state_dict(resume["iterator"])
+        loop = _LoopState(**resume["loop"])
+        best_model = resume.get("best_model")
+        set_rng_state(resume["rng"])  # last: nothing may draw between here and the first minibatch
+    history = [EpochRecord(**r) for r in loop.history]
+    reports: dict[int, PerplexityReport] = {}  # valid reports of the best and the last epoch measured here
+    budget = cfg.minutes * 60.0 if cfg.minutes else math.inf
+    total_steps = (cfg.epochs or 0) * stream.batches_in(0)
+    elapsed_before, stopped = loop.elapsed, "epochs"
+
+    def spent() -> float:
+        return elapsed_before + time.perf_counter() - started
+
+    def lr_at() -> float:
+        progress = max(loop.step / total_steps if total_steps else 0.0, spent() / budget)
+        return cfg.lr * loop.lr_scale * lr_factor(cfg, loop.step, progress)
+
+    bar = _Progress(progress, total_steps or None)
+    with bar.running():
+        while cfg.epochs is None or stream.epoch < cfg.epochs:
+            epoch = stream.epoch + 1
+            model.train()
+            record = _train_epoch(
+                model,
+                stream.next_epoch(),
+                optimizer,
+                cfg,
+                loop,
+                epoch,
+                device,
+                lr_at,
+                lambda: spent() >= budget,
+                bar,
+            )
+            stopped = "time-budget" if spent() >= budget else stopped
+            last = stopped == "time-budget" or (cfg.epochs is not None and epoch >= cfg.epochs)
+            if has_valid and (epoch % cfg.eval_every == 0 or last):
+                report = evaluate_lm(model, valid_ids, cfg.eval_batch_size, cfg.num_steps, device)
+                record.valid_nll, record.valid_tokens = report.nll_sum, report.n_tokens
+                reports = {k: v for k, v in reports.items() if k == loop.best_epoch} | {epoch: report}
+                if report.nats_per_token < loop.best_nll:
+                    loop.best_nll, loop.best_epoch, loop.bad_epochs = report.nats_per_token, epoch, 0
+                    best_model = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                else:
+                    loop.bad_epochs += 1
+                    if cfg.schedule == "plateau":
+                        loop.lr_scale *= cfg.plateau_factor
+                if cfg.patience and loop.bad_epochs >= cfg.patience and not last:
+                    stopped, last = "early-stopping", True
+            history.append(record)
+            loop.history = [asdict(r) for r in history]
+            bar.update(
+                loop.step,
+                f"epoch {epoch}  train ppl {record.train_ppl:.3f}  valid ppl "
+                f"{'-' if record.valid_ppl is None else f'{record.valid_ppl:.3f}'}",
+                force=True,
+            )
+            if checkpoint_path and (epoch % cfg.checkpoint_every == 0 or last):
+                loop.elapsed = spent()
+                save_checkpoint(
+                    checkpoint_path,
+                    {
+                        **(checkpoint_extra or {}),
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "best_model": best_model,
+                        "rng": rng_state(),
+                        "iterator": stream.state_dict(),
+                        "loop": plain(asdict(loop)),
+                    },
+                )
+            if on_epoch is not None:
+                on_epoch(record)
+            if last:
+                break
+    final = history[-1].epoch if history else None
+    if cfg.restore_best and best_model is not None and loop.best_epoch != final:
+        model.load_state_dict(best_model)
+        final = loop.best_epoch
+    return FitResult(history, stopped, loop.best_epoch, loop.step, reports.get(final) if final else None)

@@ -1,0 +1,208 @@
+"""One RNN language-model run: a config in; a trained model, held-out perplexities and files out.
+
+Writes under `out_dir`:
+
+    models/<name>/checkpoint.pt   every epoch, atomically (resumable; see checkpoint.py)
+    models/<name>/config.json     the run config, vocab fingerprint and size, parameter count
+    models/<name>/vocab.parquet   the vocabulary
+    models/<name>/metrics.json    perplexities, unigram baselines, tokens/s and the per-epoch history
+    models/<name>/curve.csv       the training curve: epoch, steps, lr, train/valid ppl, tokens/s
+    metrics.json                  the run's metrics; this stage owns its "rnn_lm" key, one entry per model
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqpipe.eval.perplexity import PerplexityReport, evaluate_lm, unigram_perplexity
+from seqpipe.io import atomic_path, atomic_write_text, update_run_metrics, write_json
+from seqpipe.models.rnn_lm import build_lm, count_parameters
+from seqpipe.train.checkpoint import load_checkpoint
+from seqpipe.train.config import LMRunConfig
+from seqpipe.train.data import build_corpus
+from seqpipe.train.loop import EpochRecord, fit
+from seqpipe.train.seed import resolve_device, seed_everything
+
+# Training fields a resumed run may change; any other difference from the checkpoint is an error.
+RESUMABLE_CHANGES = frozenset(
+    {"epochs", "minutes", "patience", "device", "threads", "checkpoint_every", "eval_every"}
+)
+
+
+@dataclass
+class LMRunSummary:
+    """The figures of one run, small and JSON-able (NaN becomes None)."""
+
+    name: str
+    model: str
+    epochs: int
+    steps: int
+    stopped: str
+    best_epoch: int | None
+    train_ppl: float | None
+    valid_ppl: float | None
+    test_ppl: float | None
+    valid_nats: float | None
+    test_nats: float | None
+    unigram_valid_ppl: float | None
+    unigram_test_ppl: float | None
+    tokens_per_s: float | None
+    params: int
+    vocab_size: int
+    device: str
+    wall_s: float
+    tokens: dict[str, int] = field(default_factory=dict)
+    oov: dict[str, int] = field(default_factory=dict)
+    checkpoint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values."""
+        return {k: _finite(v) for k, v in asdict(self).items()}
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def check_resumable(cfg: LMRunConfig, saved: LMRunConfig) -> None:
+    """Refuse to resume a checkpoint under a config that would train something else."""
+    if cfg.data != saved.data or cfg.model != saved.model:
+        part = "data" if cfg.data != saved.data else "model"
+        raise ValueError(f"the checkpoint was trained with another {part} config; resume with the saved one")
+    mine, theirs = cfg.train.model_dump(), saved.train.model_dump()
+    changed = sorted(k for k in mine if mine[k] != theirs[k] and k not in RESUMABLE_CHANGES)
+    if changed:
+        raise ValueError(
+            f"cannot change {', '.join(changed)} when resuming (only {', '.join(sorted(RESUMABLE_CHANGES))})"
+        )
+
+
+def train_lm(
+    cfg: LMRunConfig,
+    out_dir: str | Path,
+    *,
+    resume: str | Path | None = None,
+    progress: bool = False,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> LMRunSummary:
+    """Train, evaluate and save one language model as `cfg` says; resume from a checkpoint if given."""
+    started = time.perf_counter()
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    saved = load_checkpoint(resume) if resume is not None else None
+    if saved is not None:
+        check_resumable(cfg, LMRunConfig.model_validate(saved["config"]))
+    seed_everything(cfg.train.seed)
+    corpus = build_corpus(cfg.data)
+    vocab = corpus.vocab
+    if saved is not None and saved["vocab_hash"] != vocab.fingerprint():
+        raise ValueError("the corpus now gives another vocabulary than the checkpoint's; it changed since")
+    device = resolve_device(cfg.train.device)
+    m = cfg.model
+    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout).to(device)
+
+    model_dir = Path(out_dir) / "models" / cfg.model_name
+    checkpoint = model_dir / "checkpoint.pt"
+    write_json(
+        model_dir / "config.json",
+        {
+            "name": cfg.model_name,
+            "config": cfg.model_dump(mode="json"),
+            "vocab_hash": vocab.fingerprint(),
+            "vocab_size": len(vocab),
+            "params": count_parameters(model),
+            "tokens": corpus.sizes(),
+        },
+        kind="lm-config",
+    )
+    with atomic_path(model_dir / "vocab.parquet") as tmp:
+        vocab.save(tmp)
+
+    result = fit(
+        model,
+        corpus.train,
+        corpus.valid,
+        cfg.train,
+        device=device,
+        checkpoint_path=str(checkpoint),
+        checkpoint_extra={
+            "config": cfg.model_dump(mode="json"),
+            "vocab": list(vocab.idx_to_token),
+            "vocab_hash": vocab.fingerprint(),
+        },
+        resume=saved,
+        progress=progress,
+        on_epoch=on_epoch,
+    )
+    t = cfg.train
+    valid = result.valid  # measured by fit for the weights it returned, or None
+    if valid is None and len(corpus.valid) > 1:
+        valid = evaluate_lm(model, corpus.valid, t.eval_batch_size, t.num_steps, device)
+    test = (
+        evaluate_lm(model, corpus.test, t.eval_batch_size, t.num_steps, device)
+        if len(corpus.test) > 1
+        else None
+    )
+    last = result.history[-1] if result.history else None
+    summary = LMRunSummary(
+        name=cfg.model_name,
+        model=m.kind,
+        epochs=last.epoch if last else 0,
+        steps=result.steps,
+        stopped=result.stopped,
+        best_epoch=result.best_epoch,
+        train_ppl=last.train_ppl if last else None,
+        valid_ppl=valid.ppl if valid else None,
+        test_ppl=test.ppl if test else None,
+        valid_nats=valid.nats_per_token if valid else None,
+        test_nats=test.nats_per_token if test else None,
+        unigram_valid_ppl=unigram_perplexity(corpus.train, corpus.valid, len(vocab)) if valid else None,
+        unigram_test_ppl=unigram_perplexity(corpus.train, corpus.test, len(vocab)) if test else None,
+        tokens_per_s=result.tokens_per_s,
+        params=count_parameters(model),
+        vocab_size=len(vocab),
+        device=str(device),
+        wall_s=time.perf_counter() - started,
+        tokens=corpus.sizes(),
+        oov=corpus.oov(),
+        checkpoint=str(checkpoint),
+    )
+    _write_metrics(Path(out_dir), model_dir, summary, result.history, valid, test)
+    return summary
+
+
+def _write_metrics(
+    out_dir: Path,
+    model_dir: Path,
+    summary: LMRunSummary,
+    history: list[EpochRecord],
+    valid: PerplexityReport | None,
+    test: PerplexityReport | None,
+) -> None:
+    rows = [r.to_dict() for r in history]
+    write_json(
+        model_dir / "metrics.json",
+        {
+            **summary.to_dict(),
+            "valid": valid.to_dict() if valid else None,
+            "test": test.to_dict() if test else None,
+            "history": [{k: _finite(v) for k, v in r.items()} for r in rows],
+        },
+        kind="lm-metrics",
+    )
+    columns = ["epoch", "steps", "lr", "train_ppl", "valid_ppl", "tokens_per_s", "seconds", "complete"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(model_dir / "curve.csv", buf.getvalue())
+    update_run_metrics(out_dir, "rnn_lm", summary.to_dict(), summary.name)

@@ -1,0 +1,99 @@
+"""The scratch RNN against the book's code and nn.RNN; the nn.RNN/GRU/LSTM models' shapes and layout."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seqpipe.models.rnn_lm import RNNLM, build_lm, detach_state, state_rows
+from seqpipe.models.rnn_scratch import RNNScratch
+
+
+def book_rnn(X, state, params, vocab_size):
+    """d2l 2.0 §8.5 verbatim (one step at a time, one-hot, per-step output layer)."""
+    W_xh, W_hh, b_h, W_hq, b_q = params
+    (H,) = state
+    outputs = []
+    for x in F.one_hot(X.T, vocab_size).float():
+        H = torch.tanh(torch.mm(x, W_xh) + torch.mm(H, W_hh) + b_h)
+        outputs.append(torch.mm(H, W_hq) + b_q)
+    return torch.cat(outputs, dim=0), (H,)
+
+
+def test_scratch_shapes_are_the_books():
+    torch.manual_seed(0)
+    net = RNNScratch(28, 512)
+    Y, state = net(torch.arange(10).reshape(2, 5), net.begin_state(2))
+    assert Y.shape == (10, 28) and state.shape == (2, 512)
+    assert [tuple(p.shape) for p in net.parameters()] == [(28, 512), (512, 512), (512,), (512, 28), (28,)]
+    assert (
+        float(net.b_h.detach().abs().sum()) == 0 and 0.005 < float(net.W_hh.detach().std()) < 0.015
+    )  # randn * 0.01, zero bias
+
+
+def test_scratch_matches_the_books_step_by_step_code():
+    torch.manual_seed(1)
+    net = RNNScratch(28, 64, sigma=0.3)
+    with torch.no_grad():
+        net.b_h.normal_()
+        net.b_q.normal_()
+    X = torch.randint(0, 28, (3, 7))
+    H0 = torch.randn(3, 64)
+    ours, H = net(X, H0)
+    book, (H_book,) = book_rnn(X, (H0,), [net.W_xh, net.W_hh, net.b_h, net.W_hq, net.b_q], 28)
+    torch.testing.assert_close(ours, book, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(H, H_book, rtol=1e-5, atol=1e-6)
+
+
+def test_scratch_equals_nn_rnn_given_the_same_weights():
+    torch.manual_seed(2)
+    scratch = RNNScratch(28, 32, sigma=0.2)
+    concise = RNNLM(28, "rnn", num_hiddens=32)  # one-hot input, like the book's RNNModel
+    with torch.no_grad():
+        scratch.b_h.normal_()
+        scratch.b_q.normal_()
+        concise.rnn.weight_ih_l0.copy_(scratch.W_xh.T)
+        concise.rnn.weight_hh_l0.copy_(scratch.W_hh.T)
+        concise.rnn.bias_ih_l0.copy_(scratch.b_h)
+        concise.rnn.bias_hh_l0.zero_()
+        concise.linear.weight.copy_(scratch.W_hq.T)
+        concise.linear.bias.copy_(scratch.b_q)
+    X = torch.randint(0, 28, (4, 9))
+    H0 = torch.randn(4, 32)
+    y1, h1 = scratch(X, H0)
+    y2, h2 = concise(X, H0[None])
+    torch.testing.assert_close(y1, y2, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(h1, h2[0], rtol=1e-5, atol=1e-6)
+    y1.square().sum().backward()
+    y2.square().sum().backward()
+    torch.testing.assert_close(scratch.W_hh.grad, concise.rnn.weight_hh_l0.grad.T, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("layers,embedding", [(1, 0), (2, 8)])
+def test_nn_models_shapes_and_time_major_layout(cell, layers, embedding):
+    torch.manual_seed(3)
+    net = RNNLM(28, cell, num_hiddens=16, num_layers=layers, embedding_dim=embedding).eval()
+    X = torch.randint(0, 28, (3, 5))
+    Y, state = net(X, net.begin_state(3))
+    assert Y.shape == (15, 28)
+    states = state if isinstance(state, tuple) else (state,)
+    assert len(states) == (2 if cell == "lstm" else 1) and all(s.shape == (layers, 3, 16) for s in states)
+    # time-major: row t*batch + b holds the prediction after X[b, t]; row 1 alone gives the same numbers
+    Y1, _ = net(X[1:2], state_rows(net.begin_state(3), 1, slice(1, 2)))
+    torch.testing.assert_close(Y.reshape(5, 3, 28)[:, 1], Y1, rtol=1e-5, atol=1e-6)
+
+
+def test_detach_cuts_the_graph_and_keeps_values():
+    net = RNNLM(10, "lstm", num_hiddens=4)
+    _, state = net(torch.zeros(2, 3, dtype=torch.long), net.begin_state(2))
+    cut = detach_state(state)
+    assert all(not s.requires_grad and torch.equal(s, t) for s, t in zip(cut, state, strict=True))
+
+
+def test_build_lm_refuses_a_layered_scratch_rnn():
+    with pytest.raises(ValueError, match="one layer"):
+        build_lm("scratch-rnn", 28, layers=2)
+    with pytest.raises(ValueError, match="unknown cell"):
+        RNNLM(28, "transformer")  # type: ignore[arg-type]

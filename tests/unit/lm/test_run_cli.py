@@ -1,0 +1,135 @@
+"""`train_lm` runs and the `train-lm` / `generate` commands: files, JSON line, resume, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from seqpipe.cli import main
+from seqpipe.eval.perplexity import evaluate_lm
+from seqpipe.io import write_json
+from seqpipe.train.checkpoint import load_checkpoint, save_checkpoint
+from seqpipe.train.config import LMDataConfig, LMModelConfig, LMRunConfig, LMTrainConfig
+from seqpipe.train.data import build_corpus
+from seqpipe.train.generate import load_model
+from seqpipe.train.run import train_lm
+
+TINY = ["--hidden", "16", "--max-tokens", "3000", "--batch", "8", "--steps", "10", "--threads", "1"]
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
+def test_train_lm_json_line_generate_and_resume(tmp_path, capsys, shared_data):
+    # the real console entry point once, in a subprocess, as a user runs it
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "seqpipe",
+            "train-lm",
+            "timemachine",
+            "--model",
+            "gru",
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--json",
+            *TINY,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout.strip().splitlines()[-1])
+    assert {"model", "epochs", "train_ppl", "valid_ppl", "test_ppl", "tokens_per_s"} <= summary.keys()
+    assert summary["model"] == "gru" and summary["epochs"] == 2 and summary["tokens_per_s"] > 0
+    assert summary["valid_ppl"] < 28 and summary["tokens"] == {"train": 3000, "valid": 8496, "test": 7334}
+    ckpt = tmp_path / "models" / "gru" / "checkpoint.pt"
+    assert {p.name for p in ckpt.parent.iterdir()} >= {
+        "checkpoint.pt",
+        "config.json",
+        "metrics.json",
+        "curve.csv",
+        "vocab.parquet",
+    }
+
+    code, out, _ = cli(capsys, "generate", str(ckpt), "--prefix", "time traveller", "--n", "20")
+    assert (
+        code == 0 and out.endswith("\n") and out.startswith("time traveller") and len(out.rstrip("\n")) == 34
+    )
+
+    code, out, _ = cli(capsys, "train-lm", "--resume", str(ckpt), "--epochs", "3", "--json", "--threads", "1")
+    resumed = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and resumed["epochs"] == 3 and resumed["steps"] > summary["steps"]
+    history = json.loads((ckpt.parent / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[1]["train_ppl"] == summary["train_ppl"]  # the first run's epochs are kept as they were
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["train-lm", "timemachine", "--model", "transformer"], "model.kind"),
+        (["train-lm", "timemachine", "--split", "0.9,0.3"], "split"),
+        (["train-lm"], "give a corpus source"),
+        (["generate", "/nonexistent/checkpoint.pt"], "no checkpoint"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(capsys, args, message):
+    code, _, err = cli(capsys, *args)
+    assert code == 2 and err.startswith("seqpipe: error: ") and message in err and err.count("\n") == 1
+
+
+def tiny_config(**train) -> LMRunConfig:
+    return LMRunConfig(
+        data=LMDataConfig(max_tokens=2000),
+        model=LMModelConfig(kind="rnn", hidden=8),
+        train=LMTrainConfig(**{"batch_size": 8, "num_steps": 10, "epochs": 1, "threads": 1, **train}),
+    )
+
+
+def test_run_writes_its_files_and_shares_the_run_metrics(tmp_path):
+    write_json(tmp_path / "metrics.json", {"ngram": {"order": 3}}, kind="run-metrics")
+    summary = train_lm(tiny_config(), tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["ngram"] == {"order": 3} and metrics["rnn_lm"]["rnn"]["valid_ppl"] == summary.valid_ppl
+    config = json.loads((tmp_path / "models/rnn/config.json").read_text())
+    assert config["kind"] == "lm-config" and config["schema_version"] == 1
+    assert LMRunConfig.model_validate(config["config"]) == tiny_config()
+    assert (
+        (tmp_path / "models/rnn/curve.csv").read_text().splitlines()[0].startswith("epoch,steps,lr,train_ppl")
+    )
+    assert 15 < summary.unigram_valid_ppl < 20 and summary.test_ppl is not None and summary.epochs == 1
+    model, _, cfg = load_model(summary.checkpoint)  # the checkpoint holds the weights that were scored
+    again = evaluate_lm(model, build_corpus(cfg.data).valid, cfg.train.eval_batch_size, cfg.train.num_steps)
+    assert again.ppl == summary.valid_ppl
+
+
+def test_resume_refuses_other_settings_and_a_changed_vocabulary(tmp_path):
+    summary = train_lm(tiny_config(), tmp_path)
+    with pytest.raises(ValueError, match="cannot change lr"):
+        train_lm(tiny_config(lr=0.5), tmp_path, resume=summary.checkpoint)
+    with pytest.raises(ValueError, match="model config"):
+        train_lm(
+            tiny_config().model_copy(update={"model": LMModelConfig(kind="gru", hidden=8)}),
+            tmp_path,
+            resume=summary.checkpoint,
+        )
+    ckpt = load_checkpoint(summary.checkpoint)
+    ckpt["vocab_hash"] = "0" * 16
+    save_checkpoint(tmp_path / "changed.pt", {k: v for k, v in ckpt.items() if k != "kind"})
+    with pytest.raises(ValueError, match="another vocabulary"):
+        train_lm(tiny_config(epochs=2), tmp_path, resume=tmp_path / "changed.pt")
+    assert torch.get_num_threads() == 1
