@@ -20,7 +20,10 @@ from seqpipe.series.config import ForecastConfig
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
 from tasks.run_info import record_run
 
-QUICK_TRAIN = LMTrainConfig(epochs=3, optimizer="adam", lr=0.005, threads=1)
+# a few minutes on two CPU cores; `bench/equal_budget.py` and the README show longer, better runs
+QUICK_MODEL = LMModelConfig(hidden=256, embedding=64)
+QUICK_TRAIN = LMTrainConfig(epochs=6, optimizer="adam", lr=5e-3, schedule="cosine", batch_size=16, num_steps=64,
+                            threads=1)
 # character n-gram LMs on the neural models' split and tokens: the report compares them on one test set
 CHAR_LM = NgramLMConfig(tokens="char", boundary="flat", split="0.9,0.05")
 
@@ -36,7 +39,7 @@ def pipeline(
     char_lm_orders: list[int] = [3, 5],  # noqa: B006
     rnn_data: LMDataConfig = LMDataConfig(),
     rnn_models: list[str] = ["rnn", "gru", "lstm"],  # noqa: B006
-    rnn_model: LMModelConfig = LMModelConfig(hidden=128),
+    rnn_model: LMModelConfig = QUICK_MODEL,
     rnn_train: LMTrainConfig = QUICK_TRAIN,
     series: ForecastConfig = ForecastConfig(),
     out: str | None = None,

@@ -18,17 +18,24 @@ _D2L_NON_LETTERS = re.compile(r"[^A-Za-z]+")
 _SPACES = re.compile(r"\s+")
 
 
-def _is_kept(ch: str) -> bool:
-    """True for letters, digits and combining marks of any script (what `unicode` mode keeps)."""
-    return unicodedata.category(ch)[0] in "LNM"
+# Joiners shape words (Persian, Indic scripts, emoji sequences): they stay inside the word.
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def _unicode_replacement(ch: str) -> str:
+    """What `unicode` mode makes of a character: itself (letters, digits, marks, joiners), nothing
+    (other invisible format characters such as LRM/RLM, soft hyphen, BOM), or a space (the rest)."""
+    category = unicodedata.category(ch)
+    if category[0] in "LNM" or ch in _JOINERS:
+        return ch
+    return "" if category == "Cf" else " "
 
 
 # Build the translation lazily per character: str.translate with a dict subclass caches lookups,
 # so each distinct character is classified once per process.
 class _DropNonWord(dict):
     def __missing__(self, codepoint: int) -> str:
-        ch = chr(codepoint)
-        value = ch if _is_kept(ch) else " "
+        value = _unicode_replacement(chr(codepoint))
         self[codepoint] = value
         return value
 
