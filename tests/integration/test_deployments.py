@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import psutil
@@ -87,3 +88,49 @@ def test_wrong_parameter_type_is_rejected_before_a_worker_starts(deployed):
     bad = _run(server, "corpus-stats/default", 'ngram={"orders": "not a list"}', timeout=60)
     assert bad.returncode != 0
     assert "validation" in (bad.stdout + bad.stderr).lower()
+
+
+def test_whole_pipeline_deployment_completes_with_a_report(deployed, tmp_path, shared_data):
+    server, _ = deployed
+    out = tmp_path / "out"
+    run = _run(server, "seqpipe/default", f"out={json.dumps(str(out))}", 'ngram={"workers": 1}',
+               "lm_orders=[2, 3]", "char_lm_orders=[3]", 'rnn_models=["gru"]',
+               'rnn_model={"hidden": 32}', 'rnn_train={"epochs": 1, "threads": 1, "optimizer": "adam", "lr": 0.01}',
+               'series={"train": {"epochs": 2}}')
+    assert run.returncode == 0 and "Completed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
+    (run_dir,) = (out / "runs").iterdir()
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    for section in ("Corpus", "Language models", "Series", "ngram-mkn-o3", "gru"):
+        assert section in html
+    assert json.loads((run_dir / "run.json").read_text())["config"]["rnn_models"] == ["gru"]
+
+
+def _flow_run_id(output: str) -> str:
+    for line in output.splitlines():
+        if "UUID:" in line:
+            return line.split("UUID:")[1].strip()
+    raise AssertionError(f"no flow run id in: {output[-2000:]}")
+
+
+def _final_state(server, flow_run_id: str, timeout: float = 300) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        shown = server.prefect("flow-run", "inspect", flow_run_id, "-o", "json")
+        state = json.loads(shown.stdout)["state"]["type"] if shown.returncode == 0 else ""
+        if state in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED"):
+            return state
+        time.sleep(1)
+    raise AssertionError(f"flow run {flow_run_id} did not finish in {timeout} s")
+
+
+def test_two_refreshes_at_once_one_runs_the_other_is_cancelled(deployed, tmp_path, shared_data):
+    server, _ = deployed
+    params = ["--param", f"out={json.dumps(str(tmp_path / 'out'))}", "--param",
+              'corpus={"sources": ["tinyshakespeare", "timemachine"], "name": "both"}', "--param",
+              'ngram={"workers": 1}']
+    ids = [_flow_run_id(server.prefect("deployment", "run", "corpus-refresh/scheduled", *params).stdout)
+           for _ in range(2)]
+    states = sorted(_final_state(server, i) for i in ids)
+    assert states == ["CANCELLED", "COMPLETED"], states  # concurrency_limit 1 with CANCEL_NEW
+    snapshots = list((tmp_path / "out" / "corpus" / "both" / "snapshots").iterdir())
+    assert len(snapshots) == 1
