@@ -40,8 +40,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# Figures, not tests: run on an otherwise idle machine (see README "Benchmarks").
 bench: $(STAMP)
 	$(PY) bench/count_bench.py
+	$(PY) bench/refresh_bench.py
+	$(PY) bench/ngram_lm_bench.py
+	$(PY) bench/rnn_bench.py
 
 # --- a real Prefect server (SQLite under .prefect/), deployments and a worker -------------------------
 server: $(STAMP)
