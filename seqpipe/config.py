@@ -6,15 +6,25 @@ Every output stores the config that made it (`model_dump()`), next to `SCHEMA_VE
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seqpipe.text.normalize import Normalize
 from seqpipe.text.tokenize import TokenUnit
 
 Boundary = Literal["flat", "line", "document"]
+
+
+def _at_least_one(sources: tuple[str, ...]) -> tuple[str, ...]:
+    if not sources:
+        raise ValueError("give at least one corpus source")
+    return sources
+
+
+# Corpus sources as every stage takes them: named corpora, paths, globs or URLs; never empty.
+Sources = Annotated[tuple[str, ...], AfterValidator(_at_least_one)]
 
 
 class Settings(BaseSettings):
@@ -44,18 +54,11 @@ class TextConfig(_Stage):
 class CorpusConfig(_Stage):
     """Where the text comes from: named corpora (`timemachine`), paths, directories, globs or URLs."""
 
-    sources: tuple[str, ...] = ("timemachine",)
+    sources: Sources = ("timemachine",)
     name: str | None = Field(None, description="corpus name in the output tree; derived from sources if unset")
     binary_nul_fraction: float = Field(0.01, ge=0, le=1, description="skip files whose head has more NULs")
     max_line_bytes: int = Field(64 * 2**20, gt=0,
                                 description="longer lines are skipped and counted, never read whole")
-
-    @field_validator("sources")
-    @classmethod
-    def _non_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        if not v:
-            raise ValueError("give at least one corpus source")
-        return v
 
 
 class NgramConfig(_Stage):

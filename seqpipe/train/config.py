@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from seqpipe.config import Sources
 from seqpipe.text.normalize import Normalize
 from seqpipe.text.split import parse_fractions
 from seqpipe.text.tokenize import TokenUnit
@@ -30,7 +31,7 @@ class _Config(BaseModel):
 class LMDataConfig(_Config):
     """Where the token ids come from and how they are split into train / valid / test."""
 
-    sources: tuple[str, ...] = ("timemachine",)
+    sources: Sources = ("timemachine",)
     normalize: Normalize = "d2l"
     tokens: TokenUnit = "char"
     line_sep: Literal["auto", "none", "newline"] = Field(
@@ -50,13 +51,6 @@ class LMDataConfig(_Config):
     vocab_path: str | None = Field(
         None, description="a snapshot's vocab.parquet instead of the training tokens"
     )
-
-    @field_validator("sources")
-    @classmethod
-    def _non_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        if not v:
-            raise ValueError("give at least one corpus source")
-        return v
 
     @field_validator("split")
     @classmethod
