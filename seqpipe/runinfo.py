@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 from datetime import UTC, datetime
 from importlib import metadata
@@ -27,7 +28,12 @@ def versions() -> dict[str, str]:
 
 def write_run_info(run_dir: str | Path, run_id: str, config: dict[str, Any], timings: dict[str, float],
                    outputs: dict[str, Any]) -> Path:
-    """Write (or rewrite) `run.json` atomically; `outputs` names where each stage wrote (snapshot, folders)."""
+    """Write (or rewrite) `run.json` atomically; `outputs` names where each stage wrote (snapshot, folders).
+
+    Output paths are stored absolute: a path relative to the working directory would be read later
+    relative to the run folder (the report resolves relative paths against it).
+    """
+    outputs = {k: _absolute(v) for k, v in outputs.items()}
     payload = {
         "run_id": run_id,
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -37,6 +43,12 @@ def write_run_info(run_dir: str | Path, run_id: str, config: dict[str, Any], tim
         "outputs": outputs,
     }
     return write_json(Path(run_dir) / "run.json", payload, kind="run-info")
+
+
+def _absolute(value: Any) -> Any:
+    if not isinstance(value, (str, Path)) or not str(value):
+        return value
+    return os.path.abspath(value)
 
 
 def read_run_info(run_dir: str | Path) -> dict[str, Any]:

@@ -89,18 +89,25 @@ def plot_training_curves(models: Sequence[NeuralResult], path: Path) -> Path | N
 
 
 def plot_ngram_orders(models: Sequence[NgramResult], path: Path) -> Path | None:
-    """Test perplexity (incl. and excl. OOVs) against the order, one line per smoothing; None under two models."""
+    """Test perplexity (incl. and excl. OOVs) against the order, one line per smoothing and token unit;
+    None under two models. Word and character models never share a line (their perplexities differ ~50x)."""
     finite = [m for m in models if m.ppl_incl_oov is not None and m.ppl_incl_oov != float("inf")]
     if len(finite) < 2:
         return None
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    for i, smoothing in enumerate(sorted({m.smoothing for m in finite})):
-        mine = sorted((m for m in finite if m.smoothing == smoothing), key=lambda m: m.order)
+    groups = sorted({(m.smoothing, m.text.get("tokens", "word")) for m in finite})
+    for i, (smoothing, unit) in enumerate(groups):
+        mine = sorted((m for m in finite if (m.smoothing, m.text.get("tokens", "word")) == (smoothing, unit)),
+                      key=lambda m: m.order)
         orders = [m.order for m in mine]
-        ax.plot(orders, [m.ppl_incl_oov for m in mine], "-o", color=f"C{i}", label=f"{smoothing}, incl. OOV")
+        name = f"{smoothing}, {unit}s"
+        ax.plot(orders, [m.ppl_incl_oov for m in mine], "-o", color=f"C{i}", label=f"{name}, incl. OOV")
         excl = [(m.order, m.ppl_excl_oov) for m in mine if m.ppl_excl_oov not in (None, float("inf"))]
-        if excl:
-            ax.plot(*zip(*excl), "--s", color=f"C{i}", label=f"{smoothing}, excl. OOV")
+        if excl and any(m.oovs for m in mine):
+            ax.plot(*zip(*excl), "--s", color=f"C{i}", label=f"{name}, excl. OOV")
+    values = [m.ppl_incl_oov for m in finite]
+    if max(values) / min(values) > 20:
+        ax.set_yscale("log")
     ax.set(xlabel="order n", ylabel="test perplexity", title="n-gram models: test perplexity by order")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(True, alpha=0.3)

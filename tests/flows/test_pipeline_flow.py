@@ -11,9 +11,10 @@ from seqpipe.series.config import ForecastConfig, TrainConfig
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
 
 
-def test_pipeline_writes_every_stage_and_the_report(tmp_path, shared_data):
+def test_pipeline_writes_every_stage_and_the_report(tmp_path, shared_data, monkeypatch):
     from flows.pipeline import pipeline
 
+    monkeypatch.chdir(tmp_path)  # a relative output root, as `make run` uses
     result = pipeline(
         corpus=CorpusConfig(sources=("timemachine",)),
         ngram=NgramConfig(orders=(1, 2), workers=0),
@@ -25,10 +26,10 @@ def test_pipeline_writes_every_stage_and_the_report(tmp_path, shared_data):
         rnn_model=LMModelConfig(hidden=16),
         rnn_train=LMTrainConfig(epochs=1, threads=1, optimizer="adam", lr=0.01),
         series=ForecastConfig(train=TrainConfig(epochs=1)),
-        out=str(tmp_path),
+        out="seqpipe-out",
     )
-    run_dir = Path(result["run_dir"])
-    assert run_dir.parent == tmp_path / "runs"
+    run_dir = Path(result["run_dir"]).resolve()
+    assert run_dir.parent == tmp_path / "seqpipe-out" / "runs"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert set(metrics["ngram_lm"]) == {"ngram-mkn-o2", "ngram-mkn-o3-char"}
     assert metrics["ngram_lm"]["ngram-mkn-o2"]["tokens"] == 3414
@@ -40,3 +41,16 @@ def test_pipeline_writes_every_stage_and_the_report(tmp_path, shared_data):
     html = Path(result["report"]).read_text(encoding="utf-8")
     for section in ("Corpus", "Language models", "Series", "ngram-mkn-o2", "gru"):
         assert section in html
+    assert "not run" not in html and "32,775" in html  # every stage found, the corpus section filled
+
+
+def test_run_json_paths_resolve_from_another_working_directory(tmp_path, monkeypatch, shared_data):
+    """`make run` writes relative output roots: run.json must still point at the real snapshot."""
+    from seqpipe.runinfo import write_run_info
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "snap").mkdir()
+    write_run_info("out/runs/r1", "r1", {}, {}, {"snapshot": "snap", "series": "out/runs/r1/series"})
+    info = json.loads((tmp_path / "out/runs/r1/run.json").read_text())
+    assert info["outputs"]["snapshot"] == str(tmp_path / "snap")
+    assert Path(info["outputs"]["series"]) == tmp_path / "out/runs/r1/series"
