@@ -62,10 +62,10 @@ deploy: $(STAMP)
 	PREFECT_API_URL=$(SERVER_API) $(VENV)/bin/prefect --no-prompt deploy --all
 
 worker: $(STAMP)
-	PREFECT_API_URL=$(SERVER_API) $(VENV)/bin/prefect worker start --pool seqpipe-process --type process
+	PREFECT_API_URL=$(SERVER_API) PREFECT_LOGGING_LEVEL=INFO $(VENV)/bin/prefect worker start --pool seqpipe-process --type process
 
 serve: $(STAMP)
-	PREFECT_API_URL=$(SERVER_API) $(PY) -m flows.serve
+	PREFECT_API_URL=$(SERVER_API) PREFECT_LOGGING_LEVEL=INFO $(PY) -m flows.serve
 
 clean:
 	rm -rf seqpipe-out .prefect
