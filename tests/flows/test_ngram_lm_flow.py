@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from flow_artifacts import newest_artifacts
 
 pytestmark = pytest.mark.flows
 
 
 def test_ngram_lm_flow_estimates_each_order_and_publishes_the_table(tmp_path, shared_data):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-
     from flows.ngram_lm import ngram_lm
 
     summaries = ngram_lm(sources=["timemachine"], orders=[2, 3], out=str(tmp_path))
@@ -22,10 +19,5 @@ def test_ngram_lm_flow_estimates_each_order_and_publishes_the_table(tmp_path, sh
     assert all((tmp_path / "models" / s["name"] / "lm.arpa").is_file() for s in summaries)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert set(metrics["ngram_lm"]) == {"ngram-mkn-o2", "ngram-mkn-o3"}
-    with get_client(sync_client=True) as client:
-        # other flow tests publish under the same stable key: the newest is this run's
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ngram-lm-perplexity"])),
-            sort=ArtifactSort.CREATED_DESC,
-        )
-    assert artifacts and [row["order"] for row in json.loads(artifacts[0].data)] == [2, 3]
+    table = newest_artifacts("ngram-lm-perplexity")["ngram-lm-perplexity"]
+    assert [row["order"] for row in json.loads(table.data)] == [2, 3]

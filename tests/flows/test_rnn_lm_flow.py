@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from flow_artifacts import newest_artifacts
 
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
 
@@ -12,10 +13,6 @@ pytestmark = pytest.mark.flows
 
 
 def test_rnn_lm_flow_trains_each_model_and_publishes_the_table(tmp_path, shared_data):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-
     from flows.rnn_lm import rnn_lm
 
     summaries = rnn_lm(
@@ -29,10 +26,5 @@ def test_rnn_lm_flow_trains_each_model_and_publishes_the_table(tmp_path, shared_
     assert all(s["valid_ppl"] is not None and s["epochs"] == 1 for s in summaries)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert set(metrics["rnn_lm"]) == {"rnn", "lstm"}
-    with get_client(sync_client=True) as client:
-        # other flow tests publish under the same stable key: the newest is this run's
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["rnn-lm-perplexity"])),
-            sort=ArtifactSort.CREATED_DESC,
-        )
-    assert artifacts and {row["name"] for row in json.loads(artifacts[0].data)} == {"rnn", "lstm"}
+    table = newest_artifacts("rnn-lm-perplexity")["rnn-lm-perplexity"]
+    assert {row["name"] for row in json.loads(table.data)} == {"rnn", "lstm"}

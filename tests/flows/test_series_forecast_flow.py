@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 
+from flow_artifacts import newest_artifacts
+
 from seqpipe.series.config import ForecastConfig, TrainConfig
 
 
 def test_series_forecast_flow_publishes_the_k_step_table(tmp_path):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-
     from flows.series_forecast import series_forecast
     from tasks.series import K_STEP_ARTIFACT, REPORT_ARTIFACT
 
@@ -23,13 +21,7 @@ def test_series_forecast_flow_publishes_the_k_step_table(tmp_path):
     assert (tmp_path / "predictions.parquet").is_file()
     json.dumps(summary)  # the flow returns plain JSON-able data, never frames or tensors
 
-    with get_client(sync_client=True) as client:
-        keys = ArtifactFilterKey(any_=[K_STEP_ARTIFACT, REPORT_ARTIFACT])
-        # other flow tests of the session publish under the same stable keys: take the newest of each
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=keys), sort=ArtifactSort.CREATED_DESC)
-    by_key = {}
-    for a in artifacts:
-        by_key.setdefault(a.key, a)
+    by_key = newest_artifacts(K_STEP_ARTIFACT, REPORT_ARTIFACT)
     assert set(by_key) == {K_STEP_ARTIFACT, REPORT_ARTIFACT}
     table = by_key[K_STEP_ARTIFACT].data
     rows = json.loads(table) if isinstance(table, str) else table
