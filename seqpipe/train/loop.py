@@ -10,6 +10,7 @@ validation perplexity on the whole valid range, early stopping, then an atomic c
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -89,7 +90,8 @@ class FitResult:
 @dataclass
 class _LoopState:
     step: int = 0
-    elapsed: float = 0.0  # wall seconds spent in fit so far, across resumes (the time budget)
+    elapsed: float = 0.0  # wall seconds spent in fit so far, across resumes under the same budget
+    budget_minutes: float | None = None  # the time budget `elapsed` counts against
     best_epoch: int | None = None
     best_nll: float = math.inf  # valid nats per token
     bad_epochs: int = 0
@@ -216,6 +218,26 @@ def _train_epoch(
     return EpochRecord(epoch, loop.step, tokens, nll, lr, seconds, complete=complete)
 
 
+def resume_partial_epoch(history: list[EpochRecord], stream: BatchStream) -> EpochRecord | None:
+    """Take an epoch a time budget cut off the history and rewind the stream to it; None when all were whole."""
+    if not history or history[-1].complete:
+        return None
+    stream.epoch -= 1
+    return history.pop()
+
+
+def merge_partial(partial: EpochRecord, rest: EpochRecord) -> EpochRecord:
+    """One record of an epoch trained in two parts (before and after a resume).
+
+    >>> r = merge_partial(EpochRecord(1, 3, 30, 6.0, 1.0, 2.0, complete=False), EpochRecord(1, 10, 70, 7.0, 0.5, 3.0))
+    >>> r.steps, r.train_tokens, r.train_nll, r.seconds, r.complete
+    (10, 100, 13.0, 5.0, True)
+    """
+    return EpochRecord(rest.epoch, rest.steps, partial.train_tokens + rest.train_tokens,
+                       partial.train_nll + rest.train_nll, rest.lr, partial.seconds + rest.seconds,
+                       rest.valid_tokens, rest.valid_nll, rest.complete)
+
+
 def fit(
     model: nn.Module,
     train_ids: np.ndarray | torch.Tensor,
@@ -255,10 +277,13 @@ def fit(
         best_model = resume.get("best_model")
         set_rng_state(resume["rng"])  # last: nothing may draw between here and the first minibatch
     history = [EpochRecord(**r) for r in loop.history]
+    partial = resume_partial_epoch(history, stream)
     reports: dict[int, PerplexityReport] = {}  # valid reports of the best and the last epoch measured here
     budget = cfg.minutes * 60.0 if cfg.minutes else math.inf
     total_steps = (cfg.epochs or 0) * stream.batches_in(0)
-    elapsed_before, stopped = loop.elapsed, "epochs"
+    # a new time budget (another --minutes, or none) starts from zero; the same one goes on
+    elapsed_before = loop.elapsed if loop.budget_minutes == cfg.minutes else 0.0
+    loop.budget_minutes, stopped = cfg.minutes, "epochs"
 
     def spent() -> float:
         return elapsed_before + time.perf_counter() - started
@@ -272,9 +297,12 @@ def fit(
         while cfg.epochs is None or stream.epoch < cfg.epochs:
             epoch = stream.epoch + 1
             model.train()
+            batches = stream.next_epoch()
+            if partial is not None:  # an epoch a time budget cut: finish it, skipping what it trained
+                batches = itertools.islice(batches, partial.steps - (history[-1].steps if history else 0), None)
             record = _train_epoch(
                 model,
-                stream.next_epoch(),
+                batches,
                 optimizer,
                 cfg,
                 loop,
@@ -284,6 +312,9 @@ def fit(
                 lambda: spent() >= budget,
                 bar,
             )
+            if partial is not None:
+                record = merge_partial(partial, record)
+                partial = None
             stopped = "time-budget" if spent() >= budget else stopped
             last = stopped == "time-budget" or (cfg.epochs is not None and epoch >= cfg.epochs)
             if has_valid and (epoch % cfg.eval_every == 0 or last):

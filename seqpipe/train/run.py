@@ -73,16 +73,27 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
+def config_differences(saved: dict[str, Any], mine: dict[str, Any], skip: frozenset[str] = frozenset()) -> list[str]:
+    """`field: saved ≠ mine` for every field two dumped configs disagree on (the model kind reads `model`).
+
+    >>> config_differences({"kind": "gru", "hidden": 8}, {"kind": "lstm", "hidden": 8})
+    ['model: gru ≠ lstm']
+    """
+    return [f"{'model' if k == 'kind' else k}: {saved.get(k)} ≠ {mine[k]}"
+            for k in mine if mine[k] != saved.get(k) and k not in skip]
+
+
 def check_resumable(cfg: LMRunConfig, saved: LMRunConfig) -> None:
-    """Refuse to resume a checkpoint under a config that would train something else."""
-    if cfg.data != saved.data or cfg.model != saved.model:
-        part = "data" if cfg.data != saved.data else "model"
-        raise ValueError(f"the checkpoint was trained with another {part} config; resume with the saved one")
-    mine, theirs = cfg.train.model_dump(), saved.train.model_dump()
-    changed = sorted(k for k in mine if mine[k] != theirs[k] and k not in RESUMABLE_CHANGES)
+    """Refuse to resume a checkpoint under a config that would train something else, naming the fields."""
+    for part in ("data", "model"):
+        changed = config_differences(getattr(saved, part).model_dump(), getattr(cfg, part).model_dump())
+        if changed:
+            raise ValueError(f"the checkpoint was trained with another {part} config ({'; '.join(changed)}, "
+                             "checkpoint ≠ now); resume with the saved one")
+    changed = config_differences(saved.train.model_dump(), cfg.train.model_dump(), RESUMABLE_CHANGES)
     if changed:
         raise ValueError(
-            f"cannot change {', '.join(changed)} when resuming (only {', '.join(sorted(RESUMABLE_CHANGES))})"
+            f"cannot change {'; '.join(changed)} when resuming (only {', '.join(sorted(RESUMABLE_CHANGES))})"
         )
 
 
