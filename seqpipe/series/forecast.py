@@ -173,7 +173,7 @@ def _metrics(
             "beats_last_value": best.k_step_errors[k]["mse"] < last.k_step_errors[k]["mse"],
         }
     return {
-        "config": cfg.model_dump(mode="json"),
+        "config": {**cfg.model_dump(mode="json"), "series": cfg.series.settings(series.name)},
         "series": {**series.summary(), "first_time": str(series.time[0]), "last_time": str(series.time[-1])},
         "split": split.summary(),
         "transform": {
