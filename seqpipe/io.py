@@ -100,18 +100,32 @@ def read_yaml(path: str | Path) -> Any:
         raise ValueError(f"{path}: not plain YAML data ({' '.join(str(exc).split())})") from None
 
 
+@contextmanager
+def folder_lock(folder: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on a folder itself (`flock` on its descriptor): no lock file is left behind.
+
+    Processes and threads wait for each other; the kernel drops the lock when its holder exits or dies.
+    """
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def update_run_metrics(run_dir: str | Path, key: str, value: Any, name: str | None = None) -> Path | None:
-    """Set `metrics.json[key]` (or `[key][name]`) of a run folder under its file lock, keeping other keys.
+    """Set `metrics.json[key]` (or `[key][name]`) of a run folder under the folder's lock, keeping other keys.
 
     Every stage of a run writes its own key of the one aggregate file; a file that is not a JSON object
     is left untouched (returns None) rather than overwritten.
     """
-    from filelock import FileLock
-
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "metrics.json"
-    with FileLock(str(folder / ".metrics.json.lock")):
+    with folder_lock(folder):
         try:
             existing = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         except ValueError:
