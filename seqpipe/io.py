@@ -14,6 +14,8 @@ from typing import Any
 
 from seqpipe import SCHEMA_VERSION, __version__
 
+RUN_METRICS_KIND = "run-metrics"  # the `kind` of a run folder's shared metrics.json
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -132,7 +134,7 @@ def update_run_metrics(run_dir: str | Path, key: str, value: Any, name: str | No
             return None
         if not isinstance(existing, dict):
             return None
-        kind = existing.pop("kind", "run-metrics")
+        kind = existing.pop("kind", RUN_METRICS_KIND)
         for stamp in ("schema_version", "seqpipe_version"):
             existing.pop(stamp, None)
         if name is None:

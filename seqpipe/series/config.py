@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 ModelName = Literal["linear", "mlp", "rnn", "gru"]
 MODEL_NAMES: tuple[str, ...] = ("linear", "mlp", "rnn", "gru")
 MissingPolicy = Literal["interpolate", "drop", "error"]
+SERIES_METRICS_KIND = "series-forecast"  # the `kind` of the metrics.json a forecast run writes
 
 
 class _Frozen(BaseModel):
