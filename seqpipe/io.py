@@ -49,6 +49,20 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+def check_output_root(root: str | Path, what: str = "output root") -> None:
+    """Refuse, in plain words, an output root that is a file or cannot be written (URLs are not checked)."""
+    if "://" in str(root):
+        return
+    path = Path(root).expanduser()
+    existing = next(p for p in (path, *path.parents) if p.exists())  # a path under a file does not exist
+    blocker = "" if existing == path else f" ({existing} cannot be written)"
+    if not existing.is_dir():
+        raise ValueError(f"{what} {path} is a file, not a folder" if existing == path
+                         else f"{what} {path} cannot be made: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path} is read-only{blocker}; give a folder you can write to")
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write text atomically (temp file + rename)."""
     with atomic_path(path) as tmp:
