@@ -122,8 +122,14 @@ def folder_lock(folder: str | Path) -> Iterator[None]:
 
     Processes and threads wait for each other; the kernel drops the lock when its holder exits or dies.
     """
-    import fcntl
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: a lock file beside, as filelock does it
+        from filelock import FileLock
 
+        with FileLock(str(Path(folder) / ".metrics.json.lock")):
+            yield
+        return
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

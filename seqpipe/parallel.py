@@ -114,7 +114,7 @@ def _children_block_sigint() -> Iterator[None]:
     without tracebacks of their own. The blocked signal mask is inherited through fork and exec; a Ctrl-C
     that arrives meanwhile is held back and raised as KeyboardInterrupt when the block ends.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield
         return
     from multiprocessing import resource_tracker
