@@ -74,7 +74,7 @@ class SplitTokens:
 def tokens_dir(snapshot: str | Path) -> Path:
     """`<snapshot>/tokens`, or a one-line error naming the flags that make it."""
     folder = Path(snapshot) / TOKENS_DIR
-    if not (folder / "vocab.parquet").is_file():
+    if not folder.is_dir():
         raise CorpusError(f"{snapshot}: the snapshot has no token ids (tokens/); make one with {MAKE_TOKENS}")
     return folder
 
