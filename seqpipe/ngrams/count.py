@@ -58,23 +58,36 @@ class PartitionSummary:
 
 
 @dataclass
+class LineTokens:
+    """A partition's tokens line by line, for the split-aware LM outputs (`stats --split`)."""
+
+    ids: np.ndarray  # int32 local ids of every token, in order
+    lengths: np.ndarray  # int64 tokens of every line read (empty lines included: the split cuts by lines)
+
+
+@dataclass
 class PartitionCounts:
     """A partition's full result: the summary plus n-gram rows per order in local ids."""
 
     summary: PartitionSummary
     # order -> (columns of local ids, match_count, file of the first token); unique per (ngram, file)
     rows: dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray]]
+    lines: LineTokens | None = None
 
 
 def tokenize_partition(
     partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, line_lengths: list[int] | None = None,
 ) -> tuple[list[str], np.ndarray, np.ndarray, dict[int, FileStats]]:
-    """Tokens of a partition with, per token, its segment id and file index (over-long lines skipped)."""
+    """Tokens of a partition with, per token, its segment id and file index (over-long lines skipped).
+
+    When `line_lengths` is a list, the number of tokens of every line read is appended to it.
+    """
     tokens: list[str] = []
     seg_lengths: list[int] = []
     seg_files: list[int] = []
     stats: dict[int, FileStats] = {}
+    per_line = line_lengths is not None
     for piece in partition.pieces:
         f, info = files[piece.file_index], infos[piece.file_index]
         got = read_text(f, info, piece.start, piece.end, max_line_bytes)
@@ -85,15 +98,22 @@ def tokenize_partition(
         fstats.long_lines += got.long_lines
         fstats.long_line_bytes += got.long_line_bytes
         before = len(tokens)
-        if text.boundary != "line" and text.tokens == "word" and text.normalize == "d2l":
+        if per_line and text.boundary != "line" and text.tokens == "word" and text.normalize == "d2l":
+            for line in lines:  # the bytes fast path, one line at a time: the split needs line lengths
+                line_tokens = d2l_words_from_bytes(line.encode("utf-8", "surrogatepass"))
+                tokens.extend(line_tokens)
+                line_lengths.append(len(line_tokens))  # type: ignore[union-attr]
+        elif text.boundary != "line" and text.tokens == "word" and text.normalize == "d2l":
             tokens.extend(d2l_words_from_bytes("\n".join(lines).encode("utf-8", "surrogatepass")))
-        elif text.boundary != "line" and text.tokens == "word":
+        elif text.boundary != "line" and text.tokens == "word" and not per_line:
             # whitespace separates words whatever the line breaks: normalize the block in one call
             tokens.extend(tokenize_line(normalize_line("\n".join(lines), text.normalize), "word"))
         else:
             for line in lines:
                 line_tokens = tokenize_line(normalize_line(line, text.normalize), text.tokens)
                 tokens.extend(line_tokens)
+                if per_line:
+                    line_lengths.append(len(line_tokens))  # type: ignore[union-attr]
                 if text.boundary == "line":
                     seg_lengths.append(len(line_tokens))
                     seg_files.append(piece.file_index)
@@ -117,9 +137,15 @@ def count_partition(
     text: TextConfig,
     orders: tuple[int, ...],
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    with_lines: bool = False,
 ) -> PartitionCounts:
-    """Count every order's n-grams inside one partition (nothing that crosses its edges)."""
-    tokens, segments, file_of_token, stats = tokenize_partition(partition, files, infos, text, max_line_bytes)
+    """Count every order's n-grams inside one partition (nothing that crosses its edges).
+
+    `with_lines` also keeps the token ids line by line (`PartitionCounts.lines`) for the LM split.
+    """
+    line_lengths: list[int] | None = [] if with_lines else None
+    tokens, segments, file_of_token, stats = tokenize_partition(partition, files, infos, text, max_line_bytes,
+                                                                line_lengths)
     codes, uniques = pd.factorize(pd.Series(tokens, dtype=object), sort=False)
     if len(uniques) and isinstance(uniques[0], bytes):  # the d2l fast path tokenizes ASCII bytes
         uniques = np.array([u.decode("ascii") for u in uniques], dtype=object)
@@ -159,7 +185,8 @@ def count_partition(
         continues_file=partition.pieces[0].continues_file,
         file_stats=stats,
     )
-    return PartitionCounts(summary, rows)
+    lines = LineTokens(ids, np.asarray(line_lengths, np.int64)) if line_lengths is not None else None
+    return PartitionCounts(summary, rows, lines)
 
 
 
