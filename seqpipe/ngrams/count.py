@@ -18,7 +18,7 @@ from seqpipe.corpus.partition import Partition
 from seqpipe.corpus.reader import DEFAULT_MAX_LINE_BYTES, FileInfo, read_text
 from seqpipe.corpus.sources import InputFile
 from seqpipe.ngrams.keys import count_rows
-from seqpipe.text.normalize import d2l_words_from_bytes, normalize_line
+from seqpipe.text.normalize import d2l_words_from_bytes, d2l_words_per_line, normalize_line
 from seqpipe.text.tokenize import tokenize_line
 
 
@@ -99,10 +99,9 @@ def tokenize_partition(
         fstats.long_line_bytes += got.long_line_bytes
         before = len(tokens)
         if per_line and text.boundary != "line" and text.tokens == "word" and text.normalize == "d2l":
-            for line in lines:  # the bytes fast path, one line at a time: the split needs line lengths
-                line_tokens = d2l_words_from_bytes(line.encode("utf-8", "surrogatepass"))
-                tokens.extend(line_tokens)
-                line_lengths.append(len(line_tokens))  # type: ignore[union-attr]
+            words, per_line_counts = d2l_words_per_line(lines)  # the bytes fast path, with line lengths
+            tokens.extend(words)
+            line_lengths.extend(per_line_counts.tolist())  # type: ignore[union-attr]
         elif text.boundary != "line" and text.tokens == "word" and text.normalize == "d2l":
             tokens.extend(d2l_words_from_bytes("\n".join(lines).encode("utf-8", "surrogatepass")))
         elif text.boundary != "line" and text.tokens == "word" and not per_line:

@@ -11,6 +11,8 @@ import re
 import unicodedata
 from typing import Literal
 
+import numpy as np
+
 Normalize = Literal["d2l", "unicode", "raw"]
 NORMALIZE_MODES: tuple[str, ...] = ("d2l", "unicode", "raw")
 
@@ -76,3 +78,23 @@ def d2l_words_from_bytes(data: bytes) -> list[bytes]:
     [b'time', b'machine', b'by', b'h', b'g']
     """
     return data.translate(_D2L_BYTES).split()
+
+
+_D2L_BYTES_KEEP_LF = _D2L_BYTES[:10] + b"\n" + _D2L_BYTES[11:]
+
+
+def d2l_words_per_line(lines: list[str]) -> tuple[list[bytes], np.ndarray]:
+    """`d2l` word tokens of some lines (as `d2l_words_from_bytes` of the joined lines) and how many each line has.
+
+    The count per line comes from word starts in the cleaned bytes (vectorized), not from a Python loop.
+
+    >>> d2l_words_per_line(["Time—Machine, 1898", "", "by H.G."])
+    ([b'time', b'machine', b'by', b'h', b'g'], array([2, 0, 3]))
+    """
+    data = "\n".join(lines).encode("utf-8", "surrogatepass").translate(_D2L_BYTES_KEEP_LF)
+    b = np.frombuffer(data, np.uint8)
+    letter = b > 32  # after cleaning only a-z, space and LF remain
+    starts = letter.copy()
+    starts[1:] &= ~letter[:-1]
+    line_of_start = np.searchsorted(np.flatnonzero(b == 10), np.flatnonzero(starts))
+    return data.split(), np.bincount(line_of_start, minlength=len(lines)).astype(np.int64)
