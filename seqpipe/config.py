@@ -74,6 +74,7 @@ class NgramConfig(_Stage):
     reuse_counts: bool = Field(True, description="cache per-partition counts so a refresh skips unchanged input")
     split: tuple[float, ...] | None = Field(
         None, description="train[,valid] fractions of the lines (rest test): also write lm/ counts and tokens/")
+    lm_order: int | None = Field(None, ge=1, le=5, description="highest order of the lm/ counts (default: max of orders)")
     lm_boundary: Literal["line", "flat"] = Field(
         "line", description="lm/ counts: line (<s> ... </s> per line, as lmplz) or flat (the training range is one sentence)")
 

@@ -226,7 +226,7 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     if ngram.split is not None:
         t = time.perf_counter()
         sections = lm_split.write_split_outputs(
-            client, counts, list(summaries), vocab, ngram.split, ngram.lm_boundary, max(ngram.orders),
+            client, counts, list(summaries), vocab, ngram.split, ngram.lm_boundary, ngram.lm_order or max(ngram.orders),
             n_buckets, staging, run_id, progress, lambda futures: _gather(client, futures, explain))
         timings["split"] = time.perf_counter() - t
     del counted, counts  # release worker memory before the rest
