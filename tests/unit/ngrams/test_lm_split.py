@@ -52,7 +52,7 @@ def write_docs(folder: Path, docs: list[str]) -> Path:
     docs=texts,
     lm_boundary=st.sampled_from(["line", "flat"]),
     unit=st.sampled_from(["char", "word"]),
-    normalize=st.sampled_from(["unicode", "raw"]),
+    normalize=st.sampled_from(["unicode", "raw", "d2l"]),
     blocksize=st.sampled_from([1, 5, 64, 4096]),
     fractions=st.sampled_from([(0.5,), (0.6, 0.2), (0.9,)]),
 )
