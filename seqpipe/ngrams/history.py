@@ -95,6 +95,13 @@ def _predecessor(cdir: Path, run_id: str) -> str | None:
     return older[-1] if older else None
 
 
+def previous_snapshot(snapshot: str | Path) -> Path | None:
+    """The snapshot folder a published snapshot replaced, or None for a corpus' first one."""
+    snapshot = Path(snapshot)
+    previous = _predecessor(snapshot.parent.parent, snapshot.name)
+    return snapshot.parent / previous if previous and (snapshot.parent / previous).is_dir() else None
+
+
 def published_chain(cdir: Path, stop: set[str] = frozenset()) -> list[str]:
     """Run ids of the published snapshots, newest first, following `LATEST` back until one in `stop`."""
     try:
