@@ -37,7 +37,7 @@ _TRIGGER: contextvars.ContextVar[str] = contextvars.ContextVar("seqpipe_trigger"
 
 SCHEMA = pa.schema(
     [pa.field("run_id", pa.string(), nullable=False), pa.field("corpus", pa.string()),
-     pa.field("published_at", pa.timestamp("s", tz="UTC")), pa.field("trigger", pa.string()),
+     pa.field("published_at", pa.timestamp("ms", tz="UTC")), pa.field("trigger", pa.string()),
      pa.field("mode", pa.string()), pa.field("previous_run_id", pa.string()), pa.field("config_hash", pa.string()),
      pa.field("files", pa.int64()), pa.field("files_added", pa.int64()), pa.field("files_changed", pa.int64()),
      pa.field("files_removed", pa.int64()), pa.field("lines", pa.int64()), pa.field("tokens", pa.int64()),
@@ -90,9 +90,10 @@ def _predecessor(cdir: Path, run_id: str) -> str | None:
     published = _json(cdir / "snapshots" / run_id / PUBLISHED_FILE)
     if published is not None:
         return published.get("previous_run_id")
-    older = sorted(p.name for p in (cdir / "snapshots").iterdir()
-                   if p.name < run_id and not p.name.startswith(".") and (p / "_manifest.json").is_file())
-    return older[-1] if older else None
+    manifests = {p.name: p / "_manifest.json" for p in (cdir / "snapshots").iterdir() if not p.name.startswith(".")}
+    written = {name: m.stat().st_mtime_ns for name, m in manifests.items() if m.is_file()}  # run ids share seconds
+    older = sorted((ns, name) for name, ns in written.items() if ns < written.get(run_id, 0))
+    return older[-1][1] if older else None
 
 
 def previous_snapshot(snapshot: str | Path) -> Path | None:
@@ -165,14 +166,14 @@ def _read_file(path: Path) -> pa.Table | None:
 
 
 def _complete(cdir: Path, table: pa.Table | None) -> tuple[pa.Table, bool]:
-    """`table` plus the rows of published snapshots it lacks, sorted by run id; (table, whether rows were added)."""
+    """`table` plus the rows of the newer published snapshots it lacks, in publish order; (table, rows added?)."""
     known = set(table.column("run_id").to_pylist()) if table is not None else set()
-    missing = published_chain(cdir, stop=known)
+    missing = published_chain(cdir, stop=known)[::-1]  # oldest first: rows are in publish order
     if table is not None and not missing:
         return table, False
     added = pa.Table.from_pylist(_rows(cdir, missing), schema=SCHEMA)
     merged = pa.concat_tables([t for t in (table, added) if t is not None])
-    return merged.sort_by("run_id").replace_schema_metadata(SCHEMA.metadata), True
+    return merged.replace_schema_metadata(SCHEMA.metadata), True
 
 
 def _load(cdir: Path, set_aside: bool) -> tuple[pa.Table, bool]:
@@ -202,7 +203,7 @@ def record(cdir: Path) -> Path:
 
 
 def read_history(cdir: str | Path) -> pd.DataFrame:
-    """The corpus' history, one row per published snapshot, oldest first (repaired in memory if need be)."""
+    """The corpus' history, one row per published snapshot in publish order (repaired in memory if need be)."""
     cdir = Path(cdir)
     if not (cdir / "LATEST").is_file():
         return SCHEMA.empty_table().to_pandas()

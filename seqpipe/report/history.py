@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -39,7 +40,8 @@ class SinceLast:
 def corpus_history(corpus: CorpusStats) -> pd.DataFrame:
     """The corpus' history rows up to and including the run's snapshot (later refreshes are not this run's)."""
     frame = read_history(corpus.snapshot.parent.parent)
-    return frame[frame["run_id"] <= corpus.run_id].reset_index(drop=True)
+    mine = frame.index[frame["run_id"] == corpus.run_id]
+    return frame.iloc[: mine[0] + 1].reset_index(drop=True) if len(mine) else frame.iloc[:0]
 
 
 def plot_history(corpus: CorpusStats, path: Path) -> Path | None:
@@ -59,7 +61,9 @@ def plot_history(corpus: CorpusStats, path: Path) -> Path | None:
     right.legend(fontsize=8)
     for ax in (left, right):
         ax.grid(alpha=0.3)
-        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
     fig.suptitle(f"History of corpus {corpus.corpus}")
     return _save(fig, path)
 

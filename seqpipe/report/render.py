@@ -21,7 +21,7 @@ from typing import Any
 import jinja2
 
 from seqpipe.io import atomic_write_text, update_run_metrics
-from seqpipe.report import lm_table, tables
+from seqpipe.report import lm_table, runs_index, tables
 from seqpipe.report.collect import RunData, read_run
 from seqpipe.report.history import SinceLast, since_last
 from seqpipe.report.plots import Figures, write_figures
@@ -193,4 +193,5 @@ def render_report(run_dir: str | Path, *, samples: bool = True, on_step: Step | 
         "rendered_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "render_s": round(time.perf_counter() - started, 3),
     })
+    runs_index.update_for(run)  # runs/index.parquet and index.html list this run's figures from now on
     return ReportPaths(html, md, metrics, plots)
