@@ -88,9 +88,10 @@ def clean_staging(cdir: Path) -> list[str]:
             if entry.name.startswith(STAGING_PREFIX):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry.name)
-    for entry in cdir.glob(".LATEST.*.tmp"):  # a kill between writing and renaming LATEST's temp file
-        entry.unlink(missing_ok=True)
-        removed.append(entry.name)
+    for pattern in (".LATEST.*.tmp", ".history.parquet.*.tmp"):  # a kill between writing and renaming a temp file
+        for entry in cdir.glob(pattern):
+            entry.unlink(missing_ok=True)
+            removed.append(entry.name)
     return removed
 
 
