@@ -199,8 +199,8 @@ def test_sigkill_while_writing_the_history_keeps_it_whole(tmp_path, shared_data)
     with open(corpus, "a") as fh:
         fh.write("a refresh adds this line\n")
     run = subprocess.run(
-        [sys.executable, "-c", KILL_AT, "history-temp-written", "stats", str(corpus), "--out", str(out), "--name", "tm",
-         "--workers", "0"], cwd=ROOT, capture_output=True, text=True, timeout=50,
+        [sys.executable, "-c", KILL_AT, "history-temp-written", "stats", str(corpus), "--out", str(out),
+         "--name", "tm", "--workers", "0"], cwd=ROOT, capture_output=True, text=True, timeout=50,
     )
     assert run.returncode == -signal.SIGKILL, run.stderr
     killed = (cdir / "LATEST").read_text().strip()

@@ -104,7 +104,7 @@ def test_written_parquet_and_markdown(pair):
 
 
 def test_snapshots_of_different_corpora_or_text_configs_cannot_be_compared(pair, tmp_path):
-    a, b, out = pair
+    _, b, out = pair
     other = run_count([tmp_path / "docs"], out, name="other", boundary="line").snapshot
     with pytest.raises(CorpusError, match=r"different corpora \('pets' and 'other'\)"):
         diff_snapshots(b, other)

@@ -72,7 +72,7 @@ def test_a_corrupted_history_is_rebuilt_from_the_manifests_and_kept_aside(three_
 
 
 def test_rows_missing_from_a_readable_file_are_added_back(three_snapshots):
-    cdir, runs = three_snapshots
+    cdir, _ = three_snapshots
     good = read_history(cdir)
     table = pq.read_table(cdir / HISTORY_FILE)
     pq.write_table(table.slice(0, 1), cdir / HISTORY_FILE)  # as if killed before the last two rows were written
