@@ -24,7 +24,7 @@ from seqpipe import SCHEMA_VERSION
 from seqpipe.corpus.errors import CorpusError
 from seqpipe.io import atomic_path, write_json
 from seqpipe.ngrams.schema import WORD_COLUMNS
-from seqpipe.ngrams.store import read_manifest, resolve_snapshot
+from seqpipe.ngrams.store import ensure_inside, read_manifest, resolve_snapshot
 
 RANK_WINDOW = 1000
 CHANGES = ("appeared", "vanished", "count", "rank")
@@ -129,6 +129,8 @@ def diff_snapshots(a: str | Path, b: str | Path, k: int = 10) -> SnapshotDiff:
     try:
         con.execute("SET threads TO 2")
         found = [_order_diff(con, a, b, int(n), k) for n in orders]
+    except duckdb.Error as exc:  # a missing or damaged Parquet file of either snapshot
+        raise CorpusError(f"cannot compare {a.name} and {b.name}: {' '.join(str(exc).split())[:300]}") from None
     finally:
         con.close()
     totals = pd.DataFrame([{**t, "ngrams_a": ma["totals"][str(t["n"])]["ngrams"],
@@ -154,6 +156,8 @@ def _write_parquet(frame: pd.DataFrame, path: Path, table: str) -> None:
 def write_diff(diff: SnapshotDiff, folder: str | Path | None = None) -> Path:
     """Write the diff's tables as Parquet and `diff.json` (last) into `folder`; return the folder."""
     out = Path(folder) if folder else default_folder(diff)
+    if not folder:  # inside the output root: a symlinked `diffs/` must not lead the writes elsewhere
+        ensure_inside(diff.b.parent.parent, out)
     for name in ("ngrams", "orders", "vocab", "files"):
         _write_parquet(getattr(diff, name), out / f"{name}.parquet", f"snapshot-diff-{name}")
     write_json(out / "diff.json", {**diff.summary(), "snapshot_a": diff.a, "snapshot_b": diff.b,

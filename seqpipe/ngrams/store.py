@@ -64,7 +64,7 @@ def ensure_inside(root: str | Path, path: str | Path) -> None:
 def corpus_lock(cdir: Path) -> Iterator[None]:
     """Hold the corpus' write lock, or fail at once naming the lock if another run holds it."""
     cdir.mkdir(parents=True, exist_ok=True)
-    for member in ("LATEST", "snapshots", "partition-cache"):
+    for member in ("LATEST", "snapshots", "partition-cache", "history.parquet"):
         ensure_inside(cdir, cdir / member)
     if os.path.islink(cdir / ".lock"):  # filelock 3.x opens it with O_TRUNC: that would empty the target
         raise CorpusError(f"{cdir / '.lock'} is a symlink; remove it (refusing to write through it)")

@@ -141,3 +141,21 @@ def test_cli_compares_the_two_newest_by_default_and_refuses_bad_pairs(pair, tmp_
         bad = seqpipe(*args)
         assert bad.returncode == 2 and bad.stdout == "", (args, bad.stdout)
         assert bad.stderr.count("\n") == 1 and message in bad.stderr, (args, bad.stderr)
+
+
+def test_a_symlinked_diffs_folder_leading_outside_is_refused(pair, tmp_path):
+    a, b, _ = pair
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (a.parent.parent / "diffs").symlink_to(outside)
+    with pytest.raises(CorpusError, match="outside the output root"):
+        write_diff(diff_snapshots(a, b))
+    assert not any(outside.iterdir())
+
+
+def test_a_damaged_snapshot_is_a_one_line_error(pair):
+    a, b, _ = pair
+    part = next((b / "ngrams" / "n=2").glob("*.parquet"))
+    part.write_bytes(part.read_bytes()[:20])
+    with pytest.raises(CorpusError, match=f"cannot compare {a.name} and {b.name}: .*parquet"):
+        diff_snapshots(a, b)
