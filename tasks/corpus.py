@@ -74,15 +74,20 @@ def _trigger() -> str:
 @task(name="snapshot-diff", cache_policy=NO_CACHE)
 def publish_snapshot_diff(summary: dict[str, Any], k: int = 10) -> dict[str, Any] | None:
     """Diff a newly published snapshot against the one it replaced; publish it as the `corpus-diff` artifact."""
+    logger = get_run_logger()
     previous = None if summary["unchanged"] else previous_snapshot(summary["snapshot"])
     if previous is None:
-        get_run_logger().info("no snapshot diff: nothing new was published or it is the corpus' first snapshot")
+        logger.info("no snapshot diff: nothing new was published or it is the corpus' first snapshot")
         return None
+    reason = snapshot_diff.why_not_comparable(store.read_manifest(previous), store.read_manifest(summary["snapshot"]))
+    if reason:
+        logger.info("no snapshot diff against %s: %s", previous.name, reason)
+        return {"run_a": previous.name, "run_b": summary["run_id"], "skipped": reason}
     found = snapshot_diff.diff_snapshots(previous, summary["snapshot"], k)
     folder = snapshot_diff.write_diff(found)
     create_markdown_artifact(key="corpus-diff", markdown=snapshot_diff.to_markdown(found, k),
                              description=f"{found.corpus}: what changed since snapshot {previous.name}")
-    get_run_logger().info("snapshot diff: %s", folder)
+    logger.info("snapshot diff: %s", folder)
     return {**found.summary(), "folder": str(folder)}
 
 

@@ -17,7 +17,10 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from seqpipe.corpus.errors import CorpusError
+from seqpipe.ngrams.diff import why_not_comparable
 from seqpipe.ngrams.history import MAX_ORDER, read_history
+from seqpipe.ngrams.store import read_manifest
 from seqpipe.report.collect import CorpusStats
 from seqpipe.report.tables import Column, Table
 
@@ -35,6 +38,7 @@ class SinceLast:
     history: Table
     diff: list[Table]
     diff_folder: Path | None
+    not_comparable: str | None = None  # why the two snapshots' n-grams cannot be compared (text config changed)
 
 
 def corpus_history(corpus: CorpusStats) -> pd.DataFrame:
@@ -72,7 +76,7 @@ def _number(value: object) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
 
 
-def _changes(before: pd.Series, now: pd.Series) -> Table:
+def _changes(before: pd.Series, now: pd.Series, not_comparable: str | None) -> Table:
     rows = []
     for key in CHANGE_KEYS:
         a, b = _number(before[key]), _number(now[key])
@@ -83,6 +87,8 @@ def _changes(before: pd.Series, now: pd.Series) -> Table:
                Column("delta", "change", "int")]
     note = (f"Files added {now['files_added']}, changed {now['files_changed']}, removed {now['files_removed']}; "
             f"{now['mode']} count, {now['wall_s']:.1f} s, triggered by {now['trigger']}.")
+    if not_comparable:
+        note += f" Not comparable: {not_comparable}."
     return Table("since-last-snapshot", "Since the last snapshot", columns, rows, note=note)
 
 
@@ -129,5 +135,13 @@ def since_last(corpus: CorpusStats | None) -> SinceLast | None:
     before = before.iloc[0] if len(before) else frame.iloc[-2]
     folder = corpus.snapshot.parent.parent / "diffs" / f"{before['run_id']}..{now['run_id']}"
     found = folder if (folder / "diff.json").is_file() else None
-    return SinceLast(before["run_id"], now["run_id"], _changes(before, now), _history_table(frame),
-                     _diff_tables(found) if found else [], found)
+    reason = _not_comparable(corpus.snapshot.parent / before["run_id"], corpus.snapshot)
+    return SinceLast(before["run_id"], now["run_id"], _changes(before, now, reason), _history_table(frame),
+                     _diff_tables(found) if found else [], found, reason)
+
+
+def _not_comparable(a: Path, b: Path) -> str | None:
+    try:
+        return why_not_comparable(read_manifest(a), read_manifest(b))
+    except (CorpusError, OSError, ValueError) as exc:  # the older snapshot was deleted or damaged by hand
+        return f"snapshot {a.name} cannot be read ({type(exc).__name__})"

@@ -30,3 +30,8 @@ def test_refresh_publishes_the_diff_and_records_the_trigger(tmp_path):
     markdown = newest_artifacts("corpus-diff")["corpus-diff"].data
     assert "`" + first["run_id"] + "` → `" + second["run_id"] + "`" in markdown
     assert "| zebra |  | 1 | 1 |" in markdown and "| a zebra |  | 1 | 1 |" in markdown
+
+    chars = corpus_refresh(**{**args, "text": TextConfig(tokens="char")})  # a new config: published, not diffed
+    assert chars["diff"] == {"run_a": second["run_id"], "run_b": chars["run_id"],
+                             "skipped": "the text configs differ (tokens word vs char): the tokens are not the same"}
+    assert newest_artifacts("corpus-diff")["corpus-diff"].data == markdown

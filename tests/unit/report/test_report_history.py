@@ -120,3 +120,14 @@ def test_a_report_outside_a_runs_folder_writes_no_index(copy_run):
     run = copy_run()
     render_report(run, samples=False)
     assert not (run.parent / "index.parquet").exists()
+
+
+def test_a_changed_text_config_is_said_not_comparable(tmp_path):
+    docs, out = tmp_path / "docs", tmp_path / "out"
+    docs.mkdir()
+    (docs / "a.txt").write_text("one two\n")
+    run_count([docs], out, name="pets")
+    chars = run_count([docs], out, name="pets", tokens="char")
+    html = render_report(corpus_run(out, "r", chars.snapshot), samples=False).html.read_text()
+    assert "Not comparable: the text configs differ (tokens word vs char)" in html
+    assert "seqpipe diff pets" not in html
