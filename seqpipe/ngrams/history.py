@@ -74,7 +74,9 @@ def config_hash(config: dict[str, Any]) -> str:
 def write_published(staging: Path, run_id: str, previous_run_id: str | None) -> Path:
     """Write the staging folder's `_published.json`: who triggered it and which snapshot it replaces."""
     return write_json(staging / PUBLISHED_FILE, {"run_id": run_id, "previous_run_id": previous_run_id,
-                                                 "trigger": current_trigger()}, kind="snapshot-published")
+                                                 "trigger": current_trigger(),
+                                                 "published_at": datetime.now(UTC).isoformat(timespec="seconds")},
+                      kind="snapshot-published")
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -124,7 +126,7 @@ def history_row(snapshot: Path, previous: Path | None) -> dict[str, Any]:
     old = {i["uri"]: i.get("sha256") for i in before.get("inputs", [])}
     new = {i["uri"]: i.get("sha256") for i in m.get("inputs", [])}
     summary, totals = m.get("summary", {}), m.get("totals", {})
-    created = m.get("created_at")
+    created = published.get("published_at") or m.get("created_at")
     return {
         "run_id": snapshot.name, "corpus": m.get("corpus"),
         "published_at": datetime.fromisoformat(created).astimezone(UTC) if created else None,
