@@ -90,7 +90,7 @@ def build_index(runs_dir: str | Path) -> pa.Table:
 def _html(table: pa.Table) -> str:
     columns = [("run_id", "run", "text"), ("date", "date (UTC)", "text"), ("config_hash", "config", "text"),
                ("corpus", "corpus", "text"), ("snapshot", "snapshot", "text"),
-               *((f"{f}_ppl_{u}", f"best {f} ppl ({u})", "ppl") for f in FAMILIES for u in UNITS),
+               *((f"{f}_ppl_{u}", f"best {f.replace('ngram', 'n-gram')} ppl ({u})", "ppl") for f in FAMILIES for u in UNITS),
                *((f"series_mse_k{k}", f"series MSE, k = {k}", "err") for k in HORIZONS), ("note", "note", "text")]
     rows = []
     for r in table.to_pylist():

@@ -103,7 +103,7 @@ def test_runs_index_lists_every_run_with_its_key_figures(sample_run, tmp_path):
     html = parse((runs / "index.html").read_text())
     table = rows_by_first_cell(html.tables["runs"])
     assert set(table) == {RUN_ID, second.name, "not-a-run"}
-    assert table[RUN_ID]["best ngram ppl (word)"].startswith(f"{best_ngram[1]['ppl_incl_oov']:,.2f}")
+    assert table[RUN_ID]["best n-gram ppl (word)"].startswith(f"{best_ngram[1]['ppl_incl_oov']:,.2f}")
     assert f'href="{RUN_ID}/report.html"' in (runs / "index.html").read_text()
 
     # rebuildable from the folders alone
