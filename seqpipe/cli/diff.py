@@ -1,4 +1,5 @@
-"""`seqpipe diff`: what changed between two snapshots of a corpus, printed and written as Parquet.
+"""`seqpipe diff`: what changed between two snapshots of a corpus, printed and written as Parquet;
+`seqpipe history`: a corpus' published snapshots, one line each.
 
     seqpipe diff SNAPSHOT_A SNAPSHOT_B          two snapshot folders
     seqpipe diff CORPUS [RUN_A RUN_B]           a corpus name (under --out) or folder; default: the two newest
@@ -19,7 +20,7 @@ from seqpipe.config import Settings
 from seqpipe.corpus.errors import CorpusError
 from seqpipe.ngrams import diff as snapshot_diff
 from seqpipe.ngrams import store
-from seqpipe.ngrams.history import read_history
+from seqpipe.ngrams.history import HISTORY_FILE, read_history, record
 
 
 def resolve_pair(args: list[str], out_root: str | Path) -> tuple[Path, Path]:
@@ -73,6 +74,28 @@ def format_text(found: snapshot_diff.SnapshotDiff) -> str:
     return "\n".join(lines)
 
 
+def history(
+    corpus: Annotated[str, typer.Argument(help="a corpus name (under --out) or a corpus folder")],
+    out: Annotated[Path | None, typer.Option(help="output root for corpus names (default $SEQPIPE_OUT)")] = None,
+    repair: Annotated[bool, typer.Option(help="rewrite history.parquet with any rows it lacks (a damaged "
+                                                "file is kept aside as history.parquet.corrupt-<time>)")] = False,
+) -> None:
+    """Print a corpus' history, one line per published snapshot; the last line is history.parquet's path."""
+    cdir = Path(corpus) if (Path(corpus) / "LATEST").is_file() else store.corpus_dir(out or Settings().out, corpus)
+    if not (cdir / "LATEST").is_file():
+        raise CorpusError(f"corpus '{cdir.name}' has no snapshot under {cdir.parent.parent}")
+    if repair:
+        with store.corpus_lock(cdir):
+            record(cdir)
+    frame = read_history(cdir)
+    cols = ["run_id", "published_at", "trigger", "mode", "files_added", "files_changed", "files_removed", "tokens",
+            *(c for c in frame.columns if c.startswith("distinct_") and frame[c].notna().any()), "vocab_size", "wall_s"]
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(frame[cols].to_string(index=False))
+    print(cdir / HISTORY_FILE)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `diff`."""
+    """Add `diff` and `history`."""
     app.command()(diff)
+    app.command()(history)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pyarrow.parquet as pq
 import pytest
 from unit.ngrams.helpers import run_count
 
 from seqpipe import SCHEMA_VERSION
 from seqpipe.ngrams.history import HISTORY_FILE, config_hash, read_history, record, triggered_by
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -100,3 +106,20 @@ def test_snapshots_from_before_the_history_are_listed_in_run_id_order(three_snap
     assert legacy["previous_run_id"].tolist()[1:] == good["previous_run_id"].tolist()[1:]
     assert (legacy["trigger"] == "unknown").all()
     assert legacy["tokens"].tolist() == good["tokens"].tolist()
+
+
+def test_history_command_prints_and_repairs(three_snapshots):
+    cdir, runs = three_snapshots
+    good = read_history(cdir)
+    (cdir / HISTORY_FILE).write_bytes(b"not parquet")
+    run = subprocess.run([sys.executable, "-m", "seqpipe", "history", str(cdir), "--repair"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert lines[-1] == str(cdir / HISTORY_FILE) and len(lines) == 2 + len(runs)  # header, rows, path
+    assert [line.split()[0] for line in lines[1:-1]] == [r.run_id for r in runs]
+    assert "history.parquet.corrupt-" in run.stderr  # the warning names where the damaged file went
+    assert pq.read_table(cdir / HISTORY_FILE).to_pandas().equals(good)
+    missing = subprocess.run([sys.executable, "-m", "seqpipe", "history", "nope", "--out", str(cdir.parent.parent)],
+                             capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "no snapshot" in missing.stderr
