@@ -67,6 +67,7 @@ def test_sigkill_while_writing_keeps_the_previous_snapshot(tmp_path, books, shar
     before = snapshot_tables(previous.snapshot)
     shutil.copy(books, corpus)  # the refresh that gets killed counts a new, larger corpus
     cdir = out / "corpus" / "g"
+    history_before = (cdir / "history.parquet").read_bytes()
 
     proc = subprocess.Popen(
         seqpipe_cmd("stats", str(corpus), "--out", str(out), "--name", "g", "--workers", str(workers),
@@ -89,12 +90,14 @@ def test_sigkill_while_writing_keeps_the_previous_snapshot(tmp_path, books, shar
     assert_tables_equal(snapshot_tables(store.latest_snapshot(out, "g")), before)
     assert [p.name for p in (cdir / "snapshots").iterdir() if not p.name.startswith(".")] == [previous.run_id]
     assert leftovers(cdir), "the kill left no staging folder: it did not land while writing"
+    assert (cdir / "history.parquet").read_bytes() == history_before
     _, alive = psutil.wait_procs(children, timeout=15)  # worker processes do not outlive their run
     assert not alive, [p.pid for p in alive]
 
     again = run_count([corpus], out, name="g", blocksize=4 * 2**20)
     assert leftovers(cdir) == []
     assert store.latest_snapshot(out, "g") == again.snapshot != previous.snapshot
+    assert read_history(cdir)["run_id"].tolist() == [previous.run_id, again.run_id]
     fresh = run_count([corpus], tmp_path / "fresh", name="g", blocksize=4 * 2**20, reuse_counts=False)
     assert_tables_equal(snapshot_tables(again.snapshot), snapshot_tables(fresh.snapshot))
     # the killed run had counted every partition: its cached counts were complete and were reused
