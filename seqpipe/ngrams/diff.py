@@ -2,8 +2,9 @@
 
 Per order, DuckDB joins the two snapshots' Parquet n-grams (out of core) and keeps the k n-grams that
 appeared (by new count), vanished (by old count), moved most in count (|Δ match_count|) and moved most
-in rank (|Δ rank| among the n-grams in the top `RANK_WINDOW` of either snapshot; ranks are "min" ranks by
-match_count, so rank moves in the long tail of ties mean nothing and are left out). Written as
+in rank (largest rank ratio among the n-grams in the top `RANK_WINDOW` of both snapshots; ranks are "min"
+ranks by match_count, so the long tail of ties, where ranks jump by thousands when a corpus grows, is left
+out). Written as
 
     <corpus>/diffs/<run_a>..<run_b>/{ngrams,orders,vocab,files}.parquet, diff.json (written last)
 """
@@ -81,7 +82,8 @@ def _order_diff(con: duckdb.DuckDBPyConnection, a: Path | str, b: Path | str, n:
         "appeared": "count_a IS NULL ORDER BY count_b DESC, ngram",
         "vanished": "count_b IS NULL ORDER BY count_a DESC, ngram",
         "count": "count_a <> count_b ORDER BY abs(count_b - count_a) DESC, ngram",
-        "rank": f"rank_a <> rank_b AND least(rank_a, rank_b) <= {RANK_WINDOW} ORDER BY abs(rank_b - rank_a) DESC, ngram",
+        "rank": f"rank_a <> rank_b AND greatest(rank_a, rank_b) <= {RANK_WINDOW} "
+                "ORDER BY abs(ln(rank_b) - ln(rank_a)) DESC, abs(rank_b - rank_a) DESC, ngram",
     }
     parts = [con.execute(f"SELECT {n} AS n, '{change}' AS change, ngram, count_a, count_b, "
                          f"coalesce(count_b, 0) - coalesce(count_a, 0) AS delta, rank_a, rank_b, "
