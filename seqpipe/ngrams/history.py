@@ -8,6 +8,7 @@ The chain LATEST → previous → … is exactly what was published (a folder re
 killed before `LATEST` moved is not on it), so the file is always rebuildable from the snapshots: rows
 missing from it (a kill between `LATEST` and the rewrite) are added back by the next `record` or
 `read_history`, and an unreadable file is set aside as `history.parquet.corrupt-<time>` and rebuilt.
+Snapshots written before `_published.json` existed are chained by their manifests' write times.
 """
 
 from __future__ import annotations
