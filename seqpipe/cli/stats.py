@@ -20,6 +20,7 @@ from seqpipe.config import (
 )
 from seqpipe.ngrams import store
 from seqpipe.ngrams.dask_count import count_corpus
+from seqpipe.ngrams.history import triggered_by
 from seqpipe.parallel import dask_client
 
 err = Console(stderr=True)
@@ -64,7 +65,7 @@ def stats(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client:
+        with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client, triggered_by("cli"):
             result = count_corpus(corpus, text, ngram, out or settings.out, client, settings, on_progress)
     for s in result.skipped:
         err.print(f"skipped {s['uri']}: {s['reason']}", markup=False, soft_wrap=True)  # one line per file
