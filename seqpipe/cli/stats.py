@@ -23,6 +23,7 @@ from seqpipe.corpus.sources import corpus_name, expand_sources
 from seqpipe.io import check_output_root
 from seqpipe.ngrams import store
 from seqpipe.ngrams.dask_count import count_corpus
+from seqpipe.ngrams.history import triggered_by
 from seqpipe.parallel import cap_workers, dask_client, usable_cpus
 
 err = Console(stderr=True)
@@ -42,6 +43,10 @@ def stats(
         help="local Dask worker processes (0: in this process; default 2), at most the cores and partitions")] = None,
     memory_limit: Annotated[str, typer.Option(help="memory limit per local worker")] = "4GiB",
     max_line_bytes: Annotated[str, typer.Option(help="longer lines are skipped and reported")] = "64MiB",
+    split: Annotated[str | None, typer.Option(
+        help="train[,valid] fractions of the lines, e.g. 0.9 or 0.9,0.05: also write lm/ counts and tokens/")] = None,
+    lm_boundary: Annotated[str, typer.Option(
+        help="lm/ counts: line (<s> ... </s> per line, as lmplz) | flat (the training range is one sentence)")] = "line",
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary line before the path")] = False,
 ) -> None:
     """Count n-grams of a corpus and publish a snapshot; the last line printed is its path."""
@@ -56,7 +61,8 @@ def stats(
     corpus = CorpusConfig(sources=tuple(sources), name=name, max_line_bytes=parse_size(max_line_bytes))
     text = TextConfig.model_validate({"normalize": normalize, "tokens": tokens, "boundary": boundary})
     ngram = NgramConfig(orders=parse_int_list(orders), min_freq=min_freq, blocksize=parse_size(blocksize),
-                        workers=2 if workers is None else workers, memory_limit=memory_limit)
+                        workers=2 if workers is None else workers, memory_limit=memory_limit, split=split,
+                        lm_boundary=lm_boundary)
     if ngram.workers > 0 and not settings.dask_address:
         parts = count_partitions(expand_sources(list(corpus.sources), settings), ngram.blocksize)
         capped, note = cap_workers(ngram.workers, usable_cpus(), parts)
@@ -66,7 +72,7 @@ def stats(
     cdir = store.corpus_dir(out_root, corpus.name or corpus_name(list(corpus.sources)))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with store.corpus_lock(cdir, nested=True), Progress(*columns, console=err, transient=True,
-                                           disable=not err.is_terminal) as bar:  # no stray lines in logs
+                                                        disable=not err.is_terminal) as bar:  # no stray lines
         tasks: dict[str, int] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
@@ -75,7 +81,8 @@ def stats(
             bar.update(tasks[stage], completed=done)
 
         try:  # the lock first: a refused run starts no cluster
-            with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client:
+            with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client, \
+                    triggered_by("cli"):
                 result = count_corpus(corpus, text, ngram, out_root, client, settings, on_progress)
         except KeyboardInterrupt:
             bar.stop()
