@@ -218,9 +218,12 @@ def _train_epoch(
     return EpochRecord(epoch, loop.step, tokens, nll, lr, seconds, complete=complete)
 
 
-def resume_partial_epoch(history: list[EpochRecord], stream: BatchStream) -> EpochRecord | None:
-    """Take an epoch a time budget cut off the history and rewind the stream to it; None when all were whole."""
-    if not history or history[-1].complete:
+def resume_partial_epoch(
+    history: list[EpochRecord], stream: BatchStream, epochs: int | None
+) -> EpochRecord | None:
+    """Take an epoch a time budget cut off the history and rewind the stream to it, when `epochs` lets it
+    be finished; None when all were whole."""
+    if not history or history[-1].complete or (epochs is not None and history[-1].epoch > epochs):
         return None
     stream.epoch -= 1
     return history.pop()
@@ -277,7 +280,7 @@ def fit(
         best_model = resume.get("best_model")
         set_rng_state(resume["rng"])  # last: nothing may draw between here and the first minibatch
     history = [EpochRecord(**r) for r in loop.history]
-    partial = resume_partial_epoch(history, stream)
+    partial = resume_partial_epoch(history, stream, cfg.epochs)
     reports: dict[int, PerplexityReport] = {}  # valid reports of the best and the last epoch measured here
     budget = cfg.minutes * 60.0 if cfg.minutes else math.inf
     total_steps = (cfg.epochs or 0) * stream.batches_in(0)

@@ -88,8 +88,8 @@ def check_resumable(cfg: LMRunConfig, saved: LMRunConfig) -> None:
     for part in ("data", "model"):
         changed = config_differences(getattr(saved, part).model_dump(), getattr(cfg, part).model_dump())
         if changed:
-            raise ValueError(f"the checkpoint was trained with another {part} config ({'; '.join(changed)}, "
-                             "checkpoint ≠ now); resume with the saved one")
+            raise ValueError(f"the checkpoint was trained with another {part} config: {'; '.join(changed)} "
+                             "(checkpoint ≠ this run); resume with the saved one")
     changed = config_differences(saved.train.model_dump(), cfg.train.model_dump(), RESUMABLE_CHANGES)
     if changed:
         raise ValueError(
