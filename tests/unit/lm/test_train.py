@@ -195,9 +195,15 @@ def test_time_budget_stops_mid_epoch(corpus):
 
 
 def test_device_auto_picks_cuda_when_present(monkeypatch):
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setattr(seed_mod.torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        resolve_device("cuda")
     monkeypatch.setattr(seed_mod.torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto") == torch.device("cuda")
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+    assert resolve_device("cpu") == torch.device("cpu")
 
 
 def test_configs_are_strict():
