@@ -9,7 +9,6 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
-
 from typing import Any
 
 import pytest
