@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from seqpipe.eval.perplexity import PerplexityReport, evaluate_lm, unigram_perplexity
@@ -189,7 +190,8 @@ def train_lm(
     return summary
 
 
-def lm_samples(model: torch.nn.Module, vocab: Vocab, train_ids: Any, unit: str) -> tuple[list[Sample], str]:
+def lm_samples(model: torch.nn.Module, vocab: Vocab, train_ids: np.ndarray | torch.Tensor,
+               unit: str) -> tuple[list[Sample], str]:
     """Greedy and seeded-sampled continuations of the training text's first words, and any warning."""
     joiner = "" if unit == "char" else " "
     prefix = training_prefix(joiner.join(vocab.decode(train_ids[:256].tolist())), unit)
