@@ -14,20 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def imported_top_level_modules(package: Path) -> dict[str, set[str]]:
-    """Top-level module names imported by each file of a package (any import statement, any depth)."""
-    found = {}
-    for path in package.rglob("*.py"):
-        names = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
-        found[str(path.relative_to(ROOT))] = names
-    return found
-
-
 def imported_modules(package: Path) -> dict[str, set[str]]:
     """Dotted names each file of a package imports (relative imports resolved; `from a import b` adds a and a.b)."""
     found = {}
@@ -44,6 +30,11 @@ def imported_modules(package: Path) -> dict[str, set[str]]:
                 names |= {module} | {f"{module}.{alias.name}" for alias in node.names}
         found[str(path.relative_to(ROOT))] = names
     return found
+
+
+def imported_top_level_modules(package: Path) -> dict[str, set[str]]:
+    """Top-level module names imported by each file of a package (any import statement, any depth)."""
+    return {f: {n.split(".")[0] for n in names} for f, names in imported_modules(package).items()}
 
 
 # (package, modules it must never import; fnmatch patterns on dotted names, a package covers its modules)
