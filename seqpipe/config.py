@@ -57,7 +57,8 @@ class CorpusConfig(_Stage):
 
     sources: Sources = ("timemachine",)
     name: str | None = Field(None, description="corpus name in the output tree; derived from sources if unset")
-    binary_nul_fraction: float = Field(0.01, ge=0, le=1, description="skip files whose head has more NULs")
+    binary_invalid_fraction: float = Field(0.5, ge=0, le=1,
+                                           description="skip files whose head has a larger share of invalid UTF-8")
     max_line_bytes: int = Field(64 * 2**20, gt=0,
                                 description="longer lines are skipped and counted, never read whole")
 

@@ -72,7 +72,7 @@ def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None,
     files = expand_sources(list(corpus.sources), settings)
     infos, hashes = [], []
     for f in files:
-        info = sniff(f, corpus.binary_nul_fraction)
+        info = sniff(f, corpus.binary_invalid_fraction)
         if info.skip_reason is None and f.size == 0:
             info = FileInfo(info.encoding, "empty file")
         infos.append(info)

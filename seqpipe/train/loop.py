@@ -90,8 +90,9 @@ class FitResult:
 @dataclass
 class _LoopState:
     step: int = 0
-    elapsed: float = 0.0  # wall seconds spent in fit so far, across resumes under the same budget
-    budget_minutes: float | None = None  # the time budget `elapsed` counts against
+    elapsed: float = 0.0  # wall seconds spent in fit so far, across resumes
+    budget_minutes: float | None = None  # the time budget in force
+    budget_from: float = 0.0  # `elapsed` when that budget started
     best_epoch: int | None = None
     best_nll: float = math.inf  # valid nats per token
     bad_epochs: int = 0
@@ -284,15 +285,18 @@ def fit(
     reports: dict[int, PerplexityReport] = {}  # valid reports of the best and the last epoch measured here
     budget = cfg.minutes * 60.0 if cfg.minutes else math.inf
     total_steps = (cfg.epochs or 0) * stream.batches_in(0)
-    # a new time budget (another --minutes, or none) starts from zero; the same one goes on
-    elapsed_before = loop.elapsed if loop.budget_minutes == cfg.minutes else 0.0
-    loop.budget_minutes, stopped = cfg.minutes, "epochs"
+    elapsed_before, stopped = loop.elapsed, "epochs"
+    if loop.budget_minutes != cfg.minutes:  # a new time budget (another --minutes, or none) counts from now
+        loop.budget_minutes, loop.budget_from = cfg.minutes, loop.elapsed
 
     def spent() -> float:
         return elapsed_before + time.perf_counter() - started
 
+    def spent_of_budget() -> float:
+        return spent() - loop.budget_from
+
     def lr_at() -> float:
-        progress = max(loop.step / total_steps if total_steps else 0.0, spent() / budget)
+        progress = max(loop.step / total_steps if total_steps else 0.0, spent_of_budget() / budget)
         return cfg.lr * loop.lr_scale * lr_factor(cfg, loop.step, progress)
 
     bar = _Progress(progress, total_steps or None)
@@ -312,13 +316,13 @@ def fit(
                 epoch,
                 device,
                 lr_at,
-                lambda: spent() >= budget,
+                lambda: spent_of_budget() >= budget,
                 bar,
             )
             if partial is not None:
                 record = merge_partial(partial, record)
                 partial = None
-            stopped = "time-budget" if spent() >= budget else stopped
+            stopped = "time-budget" if spent_of_budget() >= budget else stopped
             last = stopped == "time-budget" or (cfg.epochs is not None and epoch >= cfg.epochs)
             if has_valid and (epoch % cfg.eval_every == 0 or last):
                 report = evaluate_lm(model, valid_ids, cfg.eval_batch_size, cfg.num_steps, device)
