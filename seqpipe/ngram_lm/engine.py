@@ -1,0 +1,68 @@
+"""The DuckDB engine behind out-of-core estimation: a memory budget, threads and a spill folder."""
+
+from __future__ import annotations
+
+import re
+import resource
+from pathlib import Path
+
+import duckdb
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2, "mib": 1 << 20,
+          "g": 1 << 30, "gb": 1000**3, "gib": 1 << 30, "t": 1 << 40, "tb": 1000**4, "tib": 1 << 40}
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?)\s*([a-zA-Z]*)\s*$")
+BASE_BYTES = 160 << 20  # the interpreter with numpy, pyarrow and duckdb loaded, plus DuckDB's own floor
+BYTES_PER_WORD = 96  # a vocabulary entry held in Python (token string, lookup tables)
+CHUNK_BYTES = 48 << 20  # the largest Arrow chunk held outside DuckDB (token positions being loaded)
+
+
+def parse_memory(text: str | int) -> int:
+    """Bytes of a size such as '2GiB', '300MiB', '1.5G' (binary for bare K/M/G/T) or an int.
+
+    >>> parse_memory("2GiB"), parse_memory("300M"), parse_memory(1024)
+    (2147483648, 314572800, 1024)
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        m = _SIZE.match(str(text))
+        if not m or m.group(2).lower() not in _UNITS:
+            raise ValueError(f"--memory {text!r}: give a size such as 2GiB, 512MiB or 1.5G")
+        value = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    if value <= 0:
+        raise ValueError(f"--memory {text!r}: must be positive")
+    return value
+
+
+def peak_rss() -> int:
+    """Peak resident set size of this process so far, in bytes (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def minimum_memory(vocab_size: int) -> int:
+    """The smallest budget estimation accepts for a vocabulary of `vocab_size` tokens."""
+    return BASE_BYTES + CHUNK_BYTES + 64 * (1 << 20) + BYTES_PER_WORD * vocab_size
+
+
+def human(n: int) -> str:
+    """Bytes as MiB or GiB.
+
+    >>> human(300 << 20), human(3 << 30)
+    ('300 MiB', '3.00 GiB')
+    """
+    return f"{n / (1 << 30):.2f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.0f} MiB"
+
+
+def connect(work_dir: Path, memory: int, vocab_size: int, threads: int) -> duckdb.DuckDBPyConnection:
+    """A DuckDB database in `work_dir` whose buffers stay within what `memory` leaves after Python's share."""
+    need = minimum_memory(vocab_size)
+    if memory < need:
+        raise ValueError(f"--memory {human(memory)} is too small for a vocabulary of {vocab_size:,} tokens: "
+                         f"give at least {human(need)}")
+    limit = memory - BASE_BYTES - CHUNK_BYTES - BYTES_PER_WORD * vocab_size
+    con = duckdb.connect(str(work_dir / "lm.duckdb"))
+    con.execute(f"SET memory_limit = '{limit // (1 << 20)}MiB'")
+    con.execute(f"SET threads = {max(1, threads)}")
+    con.execute(f"SET temp_directory = '{work_dir / 'spill'}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
