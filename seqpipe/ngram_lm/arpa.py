@@ -53,13 +53,13 @@ def check_tokens(tokens: list[str], lm_ids: np.ndarray) -> None:
 
 def write_arpa_tables(con: duckdb.DuckDBPyConnection, order: int, path: str | Path) -> Path:
     """Write the tables p1..pN / bo1..bo{N-1} as an ARPA file at `path` (temp name, then rename)."""
-    sizes = [int(con.execute(f"SELECT count(*) FROM p{k}").fetchone()[0]) for k in range(1, order + 1)]  # type: ignore[index]
+    sizes = [int(con.execute(f"SELECT count(*) FROM p{k}").fetchall()[0][0]) for k in range(1, order + 1)]  # type: ignore[index]
     header = "\\data\\\n" + "".join(f"ngram {k}={n}\n" for k, n in enumerate(sizes, start=1))
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(header.encode())
         for k in range(1, order + 1):
             fh.write(f"\n\\{k}-grams:\n".encode())
-            reader = con.sql(_section_sql(k, order)).to_arrow_reader(_BATCH)
+            reader = con.cursor().sql(_section_sql(k, order)).to_arrow_reader(_BATCH)
             for batch in reader:
                 fh.write(_bytes(batch.column(0)))
         fh.write(b"\n\\end\\\n")

@@ -98,8 +98,8 @@ def _count_totals(con: duckdb.DuckDBPyConnection, order: int) -> None:
 
 def _ngram_sizes(con: duckdb.DuckDBPyConnection, order: int, mkn: bool) -> list[int]:
     if mkn:
-        return [int(con.execute(f"SELECT count(*) FROM p{k}").fetchone()[0]) for k in range(1, order + 1)]  # type: ignore[index]
-    sizes = [int(con.execute(f"SELECT count(*) FROM c{k}").fetchone()[0]) for k in range(1, order + 1)]  # type: ignore[index]
+        return [int(con.execute(f"SELECT count(*) FROM p{k}").fetchall()[0][0]) for k in range(1, order + 1)]  # type: ignore[index]
+    sizes = [int(con.execute(f"SELECT count(*) FROM c{k}").fetchall()[0][0]) for k in range(1, order + 1)]  # type: ignore[index]
     sizes[0] += 1  # <unk>: in the vocabulary, never counted
     return sizes
 

@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 
 from seqpipe.ngram_lm.discounts import kenlm_discounts
-from seqpipe.ngram_lm.sql import cols, on, renamed, where_equal
+from seqpipe.ngram_lm.sql import cols, first_row, on, renamed, where_equal
 from seqpipe.ngrams.lm_config import KENLM_FALLBACK
 
 BOS_ID, UNK_ID = 1, 0
@@ -56,9 +56,8 @@ def _flush_chain(con: duckdb.DuckDBPyConnection, order: int, rank: np.ndarray, l
     for k in range(2, order):
         prev = chain[-1]
         match = " AND ".join(f"c.w{i + 2} = {int(x)}" for i, x in enumerate(prev))  # prev is the suffix
-        row = con.execute(
-            f"SELECT c.w1 FROM c{k} c JOIN vocab v ON v.id = c.w1 WHERE {match} ORDER BY v.rank DESC LIMIT 1"
-        ).fetchone()
+        row = first_row(con, f"SELECT c.w1 FROM c{k} c JOIN vocab v ON v.id = c.w1 WHERE {match} "
+                             "ORDER BY v.rank DESC LIMIT 1")
         if row is None:  # the previous entry starts with <s>
             break
         chain.append((int(row[0]), *prev))
@@ -70,8 +69,8 @@ def _count_of_counts(con: duckdb.DuckDBPyConnection, k: int, flush: tuple[int, .
     got = dict(con.execute(f"SELECT a, count(*) FROM adj{k} WHERE a BETWEEN 1 AND 4 GROUP BY a").fetchall())
     n = [int(got.get(j, 0)) for j in (1, 2, 3, 4)]
     if flush is not None:
-        adj = con.execute(f"SELECT a FROM adj{k} WHERE {where_equal(k, flush)}").fetchone()
-        raw = con.execute(f"SELECT match_count FROM c{k} WHERE {where_equal(k, flush)}").fetchone()
+        adj = first_row(con, f"SELECT a FROM adj{k} WHERE {where_equal(k, flush)}")
+        raw = first_row(con, f"SELECT match_count FROM c{k} WHERE {where_equal(k, flush)}")
         for value, sign in ((adj, -1), (raw, 1)):
             if value is not None and 1 <= int(value[0]) <= 4:
                 n[int(value[0]) - 1] += sign
@@ -98,7 +97,7 @@ def estimate_mkn(con: duckdb.DuckDBPyConnection, order: int, rank: np.ndarray, l
             facts.fallback[k] = why
         disc = _discount_sql(d)
         if k == 1:
-            den, mass, size = con.execute(f"SELECT sum(a)::DOUBLE, sum({disc})::DOUBLE, count(*) FROM adj1").fetchone()  # type: ignore[misc]
+            den, mass, size = con.execute(f"SELECT sum(a)::DOUBLE, sum({disc})::DOUBLE, count(*) FROM adj1").fetchall()[0]  # type: ignore[misc]
             gamma = mass / den
             con.execute(f"CREATE TABLE p1 AS SELECT w1, CASE WHEN w1 = {BOS_ID} THEN 0.0 "
                         f"ELSE (a - {disc}) / {den!r} + {gamma!r} / {size - 1} END AS p FROM adj1")

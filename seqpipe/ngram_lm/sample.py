@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 
-from seqpipe.ngram_lm.sql import where_equal
+from seqpipe.ngram_lm.sql import first_row, where_equal
 from seqpipe.text.vocab import Vocab
 
 BOS_ID = 1
@@ -45,7 +45,7 @@ class TableLM:
             dist = self.unigram.copy()
             for j in range(1, min(self.order - 1, len(hist)) + 1):
                 context = hist[-j:]
-                bo = self.con.execute(f"SELECT bo FROM bo{j} WHERE {where_equal(j, context)}").fetchone()
+                bo = first_row(self.con, f"SELECT bo FROM bo{j} WHERE {where_equal(j, context)}")
                 dist *= bo[0] if bo else 1.0
                 ids, probs = self._extensions(context, "p", "p")
                 dist[ids] = probs

@@ -43,7 +43,7 @@ def summarize(con: duckdb.DuckDBPyConnection, logprob_sql: str, vocab_size: int,
     tokens, oovs, s_all, s_in, zero, zero_in = con.execute(
         f"SELECT count(*), count(*) FILTER (w = {UNK_ID}), sum(lp), sum(lp) FILTER (w <> {UNK_ID}), "
         f"count(*) FILTER (lp IS NULL), count(*) FILTER (lp IS NULL AND w <> {UNK_ID}) FROM ({logprob_sql})"
-    ).fetchone()  # type: ignore[misc]
+    ).fetchall()[0]  # type: ignore[misc]
     if tokens == 0:
         raise ValueError("nothing to score: the evaluation text holds no sentences")
     nll_incl = math.inf if zero else -float(s_all or 0.0)

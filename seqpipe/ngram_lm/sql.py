@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import duckdb
+
 
 def cols(k: int, alias: str = "", first: int = 1) -> str:
     """'w1, w2' style column list of k columns starting at w{first}, optionally qualified.
@@ -59,3 +61,9 @@ def where_equal(k: int, values: Sequence[int]) -> str:
     'w1 = 5 AND w2 = 7'
     """
     return " AND ".join(f"w{i} = {int(v)}" for i, v in zip(range(1, k + 1), values))
+
+
+def first_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple | None:
+    """The first row of a query, or None; the result is fetched to the end (DuckDB 2 refuses new work otherwise)."""
+    rows = con.execute(sql).fetchall()
+    return rows[0] if rows else None
