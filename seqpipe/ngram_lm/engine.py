@@ -11,9 +11,10 @@ import duckdb
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2, "mib": 1 << 20,
           "g": 1 << 30, "gb": 1000**3, "gib": 1 << 30, "t": 1 << 40, "tb": 1000**4, "tib": 1 << 40}
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?)\s*([a-zA-Z]*)\s*$")
-BASE_BYTES = 160 << 20  # the interpreter with numpy, pyarrow and duckdb loaded, plus DuckDB's own floor
-BYTES_PER_WORD = 96  # a vocabulary entry held in Python (token string, lookup tables)
-CHUNK_BYTES = 48 << 20  # the largest Arrow chunk held outside DuckDB (token positions being loaded)
+DUCKDB_FLOOR = 48 << 20  # the least buffer memory DuckDB is given
+SLACK_BYTES = 32 << 20  # allocations DuckDB does not count against its limit, allocator overhead
+BYTES_PER_WORD = 128  # a vocabulary entry held in Python (token string, lookup arrays)
+CHUNK_BYTES = 16 << 20  # the largest chunk of positions held outside DuckDB (arrays being built)
 
 
 def parse_memory(text: str | int) -> int:
@@ -39,9 +40,20 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def current_rss() -> int:
+    """Resident set size of this process now, in bytes."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize()
+
+
+def outside_duckdb(vocab_size: int) -> int:
+    """Bytes this process holds besides DuckDB's buffers: itself now, the vocabulary, one chunk, slack."""
+    return current_rss() + CHUNK_BYTES + SLACK_BYTES + BYTES_PER_WORD * vocab_size
+
+
 def minimum_memory(vocab_size: int) -> int:
     """The smallest budget estimation accepts for a vocabulary of `vocab_size` tokens."""
-    return BASE_BYTES + CHUNK_BYTES + 64 * (1 << 20) + BYTES_PER_WORD * vocab_size
+    return outside_duckdb(vocab_size) + DUCKDB_FLOOR
 
 
 def human(n: int) -> str:
@@ -55,14 +67,17 @@ def human(n: int) -> str:
 
 def connect(work_dir: Path, memory: int, vocab_size: int, threads: int) -> duckdb.DuckDBPyConnection:
     """A DuckDB database in `work_dir` whose buffers stay within what `memory` leaves after Python's share."""
-    need = minimum_memory(vocab_size)
-    if memory < need:
+    outside = outside_duckdb(vocab_size)
+    if memory < outside + DUCKDB_FLOOR:
         raise ValueError(f"--memory {human(memory)} is too small for a vocabulary of {vocab_size:,} tokens: "
-                         f"give at least {human(need)}")
-    limit = memory - BASE_BYTES - CHUNK_BYTES - BYTES_PER_WORD * vocab_size
+                         f"give at least {human(outside + DUCKDB_FLOOR)}")
+    limit = memory - outside
     con = duckdb.connect(str(work_dir / "lm.duckdb"))
     con.execute(f"SET memory_limit = '{limit // (1 << 20)}MiB'")
     con.execute(f"SET threads = {max(1, threads)}")
     con.execute(f"SET temp_directory = '{work_dir / 'spill'}'")
     con.execute("SET preserve_insertion_order = false")
+    # joins run in the order written (big table first, probing hash tables of the smaller ones): the
+    # join-order optimizer infers w = w equalities between the small tables and can join them first
+    con.execute("SET disabled_optimizers = 'join_order'")
     return con

@@ -15,7 +15,7 @@ import pyarrow as pa
 from seqpipe.corpus.token_ids import SplitTokens
 
 BOS_ID, EOS_ID = 1, 2
-CHUNK = 1 << 20  # positions per Arrow chunk
+CHUNK = 1 << 18  # positions per Arrow chunk
 
 
 def _chunk(ids: np.ndarray, lut: np.ndarray, pstart: np.ndarray, lens: np.ndarray, toff: np.ndarray,
