@@ -36,7 +36,17 @@ def parse_memory(text: str | int) -> int:
 
 
 def peak_rss() -> int:
-    """Peak resident set size of this process so far, in bytes (Linux reports KiB)."""
+    """Peak resident set size of this process image so far, in bytes.
+
+    /proc's VmHWM starts afresh at exec; getrusage's ru_maxrss keeps the forking parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
