@@ -60,7 +60,6 @@ def write_arpa_tables(con: duckdb.DuckDBPyConnection, order: int, path: str | Pa
         for k in range(1, order + 1):
             fh.write(f"\n\\{k}-grams:\n".encode())
             reader = con.cursor().sql(_section_sql(k, order)).to_arrow_reader(_BATCH)
-            for batch in reader:
-                fh.write(_bytes(batch.column(0)))
+            fh.writelines(_bytes(batch.column(0)) for batch in reader)
         fh.write(b"\n\\end\\\n")
     return Path(path)

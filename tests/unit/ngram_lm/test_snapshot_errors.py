@@ -49,7 +49,7 @@ def test_a_lower_max_order_names_the_stats_flags(snap, capsys):
 
 def test_missing_and_corrupt_part_files_are_named_and_nothing_is_written(snap, capsys, tmp_path):
     arpa = tmp_path / "out.arpa"
-    part = sorted((snap / "lm" / "n=2").glob("part-*.parquet"))[0]
+    part = min((snap / "lm" / "n=2").glob("part-*.parquet"))
     part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
     err = _fails(capsys, snap, "--arpa", str(arpa))
     assert str(part) in err and "corrupt" in err

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import pyarrow.parquet as pq
+import pytest
 from split_snapshot import write_split_snapshot
 
 ROOT = Path(__file__).resolve().parents[3]
