@@ -30,7 +30,7 @@ def _cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def _fails(capsys, snapshot, *extra: str) -> str:
-    code, out, err = _cli(capsys, "lm", "--snapshot", str(snapshot), "--memory", "1GiB", *extra)
+    code, out, err = _cli(capsys, "lm", "--snapshot", str(snapshot), "--memory", "8GiB", *extra)
     assert code == 2 and out == "" and err.startswith("seqpipe: error: ") and err.count("\n") == 1
     return err
 
@@ -84,7 +84,7 @@ def test_an_interrupted_arpa_leaves_nothing_under_its_name(snap, tmp_path, monke
     broken.__wrapped__ = arpa_mod._bytes  # type: ignore[attr-defined]
     monkeypatch.setattr(arpa_mod, "_bytes", broken)
     with pytest.raises(OSError, match="disk full"):
-        estimate_snapshot(snap, NgramLMConfig(order=3), "1GiB", arpa=arpa, threads=1)
+        estimate_snapshot(snap, NgramLMConfig(order=3), "8GiB", arpa=arpa, threads=1)
     assert arpa.read_text() == "previous model\n" and sorted(p.name for p in tmp_path.iterdir()) == ["model.arpa", "snap"]
 
 
@@ -93,7 +93,7 @@ def test_a_corpus_folder_means_its_latest_snapshot(snap, tmp_path, capsys):
     (corpus / "snapshots").mkdir(parents=True)
     shutil.move(str(snap), corpus / "snapshots" / "run1")
     (corpus / "LATEST").write_text("run1\n")
-    code, out, _ = _cli(capsys, "lm", "--snapshot", str(corpus), "--order", "2", "--memory", "1GiB", "--json",
+    code, out, _ = _cli(capsys, "lm", "--snapshot", str(corpus), "--order", "2", "--memory", "8GiB", "--json",
                         "--generate", "1", "--smoothing", "addk", "--k", "0.5")
     payload = json.loads(out.splitlines()[-1])
     assert code == 0 and payload["sources"] == [str(corpus / "snapshots" / "run1")] and payload["k"] == 0.5

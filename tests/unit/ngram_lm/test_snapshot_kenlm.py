@@ -33,7 +33,7 @@ def snapshot(lines, tmp_path_factory):
 @pytest.fixture(scope="module")
 def runs(snapshot, tmp_path_factory):
     out = tmp_path_factory.mktemp("arpa")
-    return {order: estimate_snapshot(snapshot, NgramLMConfig(order=order), "1GiB", arpa=out / f"o{order}.arpa", threads=1)
+    return {order: estimate_snapshot(snapshot, NgramLMConfig(order=order), "8GiB", arpa=out / f"o{order}.arpa", threads=1)
             for order in KENLM}
 
 
@@ -89,7 +89,7 @@ def test_arpa_header_counts_and_layout(runs):
 
 def test_valid_split_and_flat_boundary_match_the_in_memory_runs(lines, tmp_path, shared_data):
     snap = write_split_snapshot(lines, tmp_path / "v", (0.8, 0.1), orders=3)
-    ours = estimate_snapshot(snap, NgramLMConfig(order=3), "1GiB", threads=1)
+    ours = estimate_snapshot(snap, NgramLMConfig(order=3), "8GiB", threads=1)
     ref = run_lm("timemachine", NgramLMConfig(order=3, split="0.8,0.1"))
     assert ours.valid is not None and ref.valid is not None
     for a, b in ((ours.test, ref.test), (ours.valid, ref.valid)):
@@ -98,7 +98,7 @@ def test_valid_split_and_flat_boundary_match_the_in_memory_runs(lines, tmp_path,
         assert a.ppl_excl_oov == pytest.approx(b.ppl_excl_oov, rel=1e-10)
     assert ours.split == ref.split and ours.config.split == (0.8, 0.1)
     flat = write_split_snapshot(lines, tmp_path / "f", (0.9,), orders=3, lm_boundary="flat")
-    ours = estimate_snapshot(flat, NgramLMConfig(order=3), "1GiB", threads=1)
+    ours = estimate_snapshot(flat, NgramLMConfig(order=3), "8GiB", threads=1)
     ref = run_lm("timemachine", NgramLMConfig(order=3, boundary="flat"))
     assert (ours.test.lines, ours.test.tokens) == (1, 3142) and ours.config.boundary == "flat"
     assert ours.test.ppl_incl_oov == pytest.approx(ref.test.ppl_incl_oov, rel=1e-10)

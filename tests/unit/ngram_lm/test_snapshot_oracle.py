@@ -26,7 +26,7 @@ def test_matches_the_plain_python_oracle(train, test, order):
     fraction = (len(train) + 0.5) / len(lines)  # int(fraction * lines) == len(train)
     with tempfile.TemporaryDirectory() as tmp:
         snap = write_split_snapshot(lines, tmp, (fraction,), orders=order, parts=3)
-        run = estimate_snapshot(snap, NgramLMConfig(order=order), "512MiB", work_dir=tmp, threads=1)
+        run = estimate_snapshot(snap, NgramLMConfig(order=order), "8GiB", work_dir=tmp, threads=1)
     ref = oracle(train, order)
     ours = [d for triple in run.discounts for d in triple]
     assert ours == pytest.approx([d for k in range(1, order + 1) for d in ref[2][k]], abs=1e-6)

@@ -30,7 +30,7 @@ def shakespeare(shared_data, tmp_path_factory):
 @pytest.mark.parametrize("order", [2, 4])
 def test_tiny_shakespeare_mkn_equals_in_memory_and_kenlm(shakespeare, tmp_path, order):
     lines, snap = shakespeare
-    ours = estimate_snapshot(snap, NgramLMConfig(order=order), "1GiB", arpa=tmp_path / "s.arpa", threads=1)
+    ours = estimate_snapshot(snap, NgramLMConfig(order=order), "8GiB", arpa=tmp_path / "s.arpa", threads=1)
     ref = run_lm("tinyshakespeare", NgramLMConfig(order=order))
     _same(ours.test, ref.test)
     assert ours.discounts == ref.discounts and ours.ngrams[1:] == ref.ngrams[1:]
@@ -46,7 +46,7 @@ def test_tiny_shakespeare_mkn_equals_in_memory_and_kenlm(shakespeare, tmp_path, 
 def test_addk_and_mle_equal_the_in_memory_models(shared_data, tmp_path, smoothing, k, order):
     snap = write_split_snapshot(load_lines("timemachine", "d2l"), tmp_path, (0.8, 0.1), orders=order)
     config = NgramLMConfig(order=order, smoothing=smoothing, k=k, split="0.8,0.1")
-    ours = estimate_snapshot(snap, config, "1GiB", threads=1, generate=2, seed=3)
+    ours = estimate_snapshot(snap, config, "8GiB", threads=1, generate=2, seed=3)
     ref = run_lm("timemachine", config)
     _same(ours.test, ref.test)
     _same(ours.valid, ref.valid)  # type: ignore[arg-type]
@@ -57,7 +57,7 @@ def test_addk_and_mle_equal_the_in_memory_models(shared_data, tmp_path, smoothin
 def test_char_tokens_equal_the_in_memory_model(shared_data, tmp_path):
     snap = write_split_snapshot(load_lines("timemachine", "d2l"), tmp_path, (0.9,), orders=5, unit="char")
     config = NgramLMConfig(order=5, tokens="char")
-    ours = estimate_snapshot(snap, config, "1GiB", threads=1, generate=1)
+    ours = estimate_snapshot(snap, config, "8GiB", threads=1, generate=1)
     ref = run_lm("timemachine", config)
     _same(ours.test, ref.test)
     assert ours.config.tokens == "char" and ours.discounts == ref.discounts
