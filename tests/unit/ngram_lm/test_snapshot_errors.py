@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from split_snapshot import write_split_snapshot
 
 import seqpipe.ngram_lm.arpa as arpa_mod
 from seqpipe.cli import main
+from seqpipe.corpus.token_ids import write_split
 from seqpipe.ngram_lm.estimate import estimate_snapshot
 from seqpipe.ngrams.lm_config import NgramLMConfig
 
@@ -98,3 +100,12 @@ def test_a_corpus_folder_means_its_latest_snapshot(snap, tmp_path, capsys):
     payload = json.loads(out.splitlines()[-1])
     assert code == 0 and payload["sources"] == [str(corpus / "snapshots" / "run1")] and payload["k"] == 0.5
     assert "Perplexity including OOVs:\t" in out and len(payload["samples"]) == 1
+
+
+def test_an_empty_test_split_is_one_line(tmp_path, capsys):
+    snap = write_split_snapshot(LINES[:4], tmp_path / "s", (0.9,), orders=2)  # int(0.9 * 4) = 3 train lines, 1 test
+    (snap / "tokens" / "test" / "offsets.npy").unlink()
+    assert "token ids missing or corrupt" in _fails(capsys, snap, "--order", "2")
+    snap = write_split_snapshot(LINES[:2], tmp_path / "t", (0.99,), orders=2)  # int(0.99 * 2) = 1 train, 1 test
+    write_split(snap, "test", np.empty(0, np.uint16), np.zeros(1, np.int64))
+    assert "the test split is empty" in _fails(capsys, snap, "--order", "2")

@@ -29,10 +29,10 @@ print(json.dumps({"peak": peak_rss(), "ppl": run.test.ppl_incl_oov,
 """
 
 
-def _zipf_lines(tokens: int, vocab: int, seed: int) -> list[str]:
+def _zipf_lines(tokens: int, vocab: int, seed: int, a: float = 1.05) -> list[str]:
     rng = np.random.default_rng(seed)
     words = np.array([f"w{i}" for i in range(vocab)])
-    ids = np.minimum(rng.zipf(1.2, tokens), vocab) - 1
+    ids = np.minimum(rng.zipf(a, tokens), vocab) - 1
     lens = rng.integers(5, 30, tokens // 5)
     cuts = np.cumsum(lens)
     cuts = cuts[: np.searchsorted(cuts, tokens)]
@@ -42,7 +42,7 @@ def _zipf_lines(tokens: int, vocab: int, seed: int) -> list[str]:
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     folder = tmp_path_factory.mktemp("zipf")
-    return write_split_snapshot(_zipf_lines(2_200_000, 50_000, 0), folder / "snap", (0.9,), orders=3, parts=4)
+    return write_split_snapshot(_zipf_lines(2_500_000, 200_000, 0), folder / "snap", (0.9,), orders=3, parts=4)
 
 
 def _estimate(snapshot: Path, memory: str, work: Path) -> dict:
@@ -56,8 +56,8 @@ def _estimate(snapshot: Path, memory: str, work: Path) -> dict:
 def test_peak_rss_stays_within_a_small_budget(big, tmp_path):
     trigrams = sum(pq.read_metadata(p).num_rows for p in (big / "lm" / "n=3").glob("*.parquet"))
     assert trigrams > 1_000_000
-    small = _estimate(big, "300MiB", tmp_path)
-    assert small["peak"] <= 300 * 2**20, f"peak RSS {small['peak'] / 2**20:.0f} MiB over a 300 MiB budget"
+    small = _estimate(big, "350MiB", tmp_path)  # the interpreter and its libraries take ~180 MiB of it
+    assert small["peak"] <= 350 * 2**20, f"peak RSS {small['peak'] / 2**20:.0f} MiB over a 350 MiB budget"
     assert small["ngrams"][2] == trigrams
     roomy = _estimate(big, "2GiB", tmp_path)  # the budget changes where the work happens, not the model
     assert roomy["ppl"] == pytest.approx(small["ppl"], rel=1e-12)
