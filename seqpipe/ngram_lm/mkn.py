@@ -87,9 +87,8 @@ def estimate_mkn(con: duckdb.DuckDBPyConnection, order: int, rank: np.ndarray, l
     """Build p1..pN and bo1..bo{N-1} from the count views c1..cN; return the discounts."""
     facts = MknFacts()
     flush = _flush_chain(con, order, rank, lm_words) if order > 1 else []
-    for k in range(order, 0, -1):  # adjusted counts need the order above, still raw
-        _adjusted(con, k, order)
     for k in range(1, order + 1):
+        _adjusted(con, k, order)  # from the raw counts of order k + 1; kept until p{k + 1} is built
         n = _count_of_counts(con, k, flush[k - 1] if k <= len(flush) else None)
         d, why = kenlm_discounts(n, fallback)
         facts.discounts.append(d)
