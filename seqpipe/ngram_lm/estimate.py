@@ -96,12 +96,9 @@ def _count_totals(con: duckdb.DuckDBPyConnection, order: int) -> None:
                     f"FROM c{k} GROUP BY {cols(k - 1)}")
 
 
-def _ngram_sizes(con: duckdb.DuckDBPyConnection, order: int, mkn: bool) -> list[int]:
-    if mkn:
-        return [int(con.execute(f"SELECT count(*) FROM p{k}").fetchall()[0][0]) for k in range(1, order + 1)]  # type: ignore[index]
-    sizes = [int(con.execute(f"SELECT count(*) FROM c{k}").fetchall()[0][0]) for k in range(1, order + 1)]  # type: ignore[index]
-    sizes[0] += 1  # <unk>: in the vocabulary, never counted
-    return sizes
+def _ngram_sizes(con: duckdb.DuckDBPyConnection, order: int, unigrams: int) -> list[int]:
+    """Distinct n-grams per order; order 1 is the LM's vocabulary (`<unk>` and `<s>` included)."""
+    return [unigrams] + [int(con.execute(f"SELECT count(*) FROM c{k}").fetchall()[0][0]) for k in range(2, order + 1)]
 
 
 def _run(con: duckdb.DuckDBPyConnection, snap: SnapshotInputs, config: NgramLMConfig, arpa: Path | None,
@@ -146,7 +143,7 @@ def _run(con: duckdb.DuckDBPyConnection, snap: SnapshotInputs, config: NgramLMCo
                         snap.vocab_tokens, lm_ids)
         samples = sample_sentences(model, generate, seed)  # type: ignore[arg-type]
     return SnapshotLMRun(
-        config, [str(snap.folder)], _ngram_sizes(con, order, mkn), vocab_size, scores["test"], scores.get("valid"),
+        config, [str(snap.folder)], _ngram_sizes(con, order, int(lm_ids.size)), vocab_size, scores["test"], scores.get("valid"),
         {k: sizes[k] for k in ("train", "valid", "test") if k in sizes},
         facts.discounts if facts else [], facts.fallback if facts else {}, arpa, samples,
     )

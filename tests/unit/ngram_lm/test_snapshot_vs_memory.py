@@ -62,3 +62,29 @@ def test_char_tokens_equal_the_in_memory_model(shared_data, tmp_path):
     _same(ours.test, ref.test)
     assert ours.config.tokens == "char" and ours.discounts == ref.discounts
     assert set("".join(ours.samples[0])) <= set("abcdefghijklmnopqrstuvwxyz ")
+
+
+@pytest.mark.parametrize(("smoothing", "order"), [("mkn", 3), ("addk", 2), ("mle", 3)])
+def test_sampling_distributions_equal_the_in_memory_ones(shared_data, tmp_path, monkeypatch, smoothing, order):
+    import seqpipe.ngram_lm.estimate as est
+    from seqpipe.ngrams.lm import estimate
+    from seqpipe.ngrams.lm_counts import count_ngrams
+
+    lines = load_lines("timemachine", "d2l")
+    snap = write_split_snapshot(lines, tmp_path, (0.9,), orders=order)
+    config = NgramLMConfig(order=order, smoothing=smoothing, k=0.5)
+    ref = estimate(count_ngrams(split_lines(lines, "0.9").train, order), config)
+    histories = [["<s>"], ["<s>", "the"], ["<s>", "the", "time"], ["of", "the"], ["<s>", "i", "said"]]
+    seen = {}
+
+    def check(model, n, seed):
+        for h in histories:
+            mine = model.next_distribution([model.vocab[t] for t in h])
+            theirs = ref.next_distribution([ref.vocab[t] for t in h])
+            seen[" ".join(h)] = max(abs(mine[model.vocab[t]] - theirs[i]) for i, t in enumerate(ref.vocab.idx_to_token))
+            assert mine.sum() == pytest.approx(1.0, abs=1e-9) and mine[1] == 0
+        return [["x"]] * n
+
+    monkeypatch.setattr(est, "sample_sentences", check)
+    estimate_snapshot(snap, config, "8GiB", threads=1, generate=1)
+    assert len(seen) == len(histories) and max(seen.values()) < 1e-12
