@@ -14,7 +14,7 @@ _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?)\s*([a-zA-Z]*)\s*$")
 DUCKDB_FLOOR = 64 << 20  # the least buffer memory DuckDB is given
 DUCKDB_SHARE = 0.9  # DuckDB overshoots its memory_limit by up to ~8 % (order 5, 6.6 M trigrams, 2 GiB)
 SLACK_BYTES = 32 << 20  # allocations DuckDB does not count against its limit, allocator overhead
-BYTES_PER_WORD = 128  # a vocabulary entry held in Python (token string, lookup arrays)
+BYTES_PER_WORD = 192  # a vocabulary entry held in Python (token string, lookup arrays; --generate: a dict)
 CHUNK_BYTES = 16 << 20  # the largest chunk of positions held outside DuckDB (arrays being built)
 
 
