@@ -25,7 +25,7 @@ from seqpipe.ngram_lm.engine import connect, parse_memory, peak_rss
 from seqpipe.ngram_lm.mkn import estimate_mkn
 from seqpipe.ngram_lm.positions import load_positions
 from seqpipe.ngram_lm.sample import TableLM
-from seqpipe.ngram_lm.scoring import count_logprob_sql, mkn_logprob_sql, summarize
+from seqpipe.ngram_lm.scoring import score_counts, score_mkn, summarize
 from seqpipe.ngram_lm.snapshot import SnapshotInputs, open_snapshot
 from seqpipe.ngram_lm.sql import cols
 from seqpipe.ngrams.generate import sample_sentences
@@ -113,10 +113,8 @@ def _run(con: duckdb.DuckDBPyConnection, snap: SnapshotInputs, config: NgramLMCo
     facts = None
     if mkn:
         facts = estimate_mkn(con, order, snap.rank, lm_ids[lm_ids >= 3], config.discount_fallback)
-        logprob = mkn_logprob_sql(order)
     else:
         _count_totals(con, order)
-        logprob = count_logprob_sql(order, config.k if config.smoothing == "addk" else 0.0, vocab_size)
     train = open_split(snap.folder, "train")
     sizes: dict[str, dict[str, int]] = {"train": {"lines": train.lines, "tokens": int(train.ids.size)}}
     scores: dict[str, Perplexity] = {}
@@ -132,9 +130,13 @@ def _run(con: duckdb.DuckDBPyConnection, snap: SnapshotInputs, config: NgramLMCo
                 raise ValueError(f"{snap.folder}: the test split is empty: make the snapshot with a smaller --split")
             continue
         sentences, _ = load_positions(con, split, lut, order, snap.boundary)
-        scores[name] = summarize(con, logprob, vocab_size, sentences)
-        sizes[name] = {"lines": split.lines, "tokens": int(split.ids.size)}
+        if mkn:
+            score_mkn(con, order)
+        else:
+            score_counts(con, order, config.k if config.smoothing == "addk" else 0.0, vocab_size)
         con.execute("DROP TABLE pos")
+        scores[name] = summarize(con, vocab_size, sentences)
+        sizes[name] = {"lines": split.lines, "tokens": int(split.ids.size)}
     if arpa is not None:
         write_arpa_tables(con, order, arpa)
     samples: list[list[str]] = []

@@ -104,11 +104,14 @@ def estimate_mkn(con: duckdb.DuckDBPyConnection, order: int, rank: np.ndarray, l
             j = k - 1
             con.execute(f"CREATE TABLE bo{j} AS SELECT {cols(j)}, sum(a)::DOUBLE AS den, "
                         f"sum({disc}) / sum(a)::DOUBLE AS bo FROM adj{k} GROUP BY {cols(j)}")
+            # one large join per statement: DuckDB spills a single hash join, not several in one pipeline
+            con.execute(f"CREATE TABLE ctx{k} AS SELECT {cols(k, 'A')}, A.a, B.den, B.bo "
+                        f"FROM adj{k} A JOIN bo{j} B ON {on('A', 'B', j)}")
             con.execute(
-                f"CREATE TABLE p{k} AS SELECT {cols(k, 'A')}, "
-                f"(A.a - {_discount_sql(d, 'A.a')}) / B.den + B.bo * L.p AS p "
-                f"FROM adj{k} A JOIN bo{j} B ON {on('A', 'B', j)} JOIN p{j} L ON {on('L', 'A', j, right_first=2)}"
+                f"CREATE TABLE p{k} AS SELECT {cols(k, 'A')}, (A.a - {_discount_sql(d, 'A.a')}) / A.den + A.bo * L.p AS p "
+                f"FROM ctx{k} A JOIN p{j} L ON {on('L', 'A', j, right_first=2)}"
             )
+            con.execute(f"DROP TABLE ctx{k}")
             con.execute(f"DROP TABLE adj{j}")
     con.execute(f"DROP {'VIEW' if order > 1 else 'TABLE'} adj{order}")
     return facts

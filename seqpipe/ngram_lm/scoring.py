@@ -1,4 +1,9 @@
-"""Perplexity of the model tables on a `pos` table, summed inside DuckDB (KenLM `query`'s figures)."""
+"""Perplexity of the model tables on a `pos` table (KenLM `query`'s figures), one large join per statement.
+
+Each step joins the positions with ONE model table and writes a new positions table (DuckDB spills a
+single hash join; several large hash joins in one pipeline must fit in memory together). The result is
+a table `s(w, lp, ...)`: natural-log probability per position, NULL where the probability is 0.
+"""
 
 from __future__ import annotations
 
@@ -12,38 +17,45 @@ from seqpipe.ngrams.lm_eval import Perplexity
 UNK_ID = 0
 
 
-def mkn_logprob_sql(order: int) -> str:
-    """SELECT of (w, lp) for every position: longest known n-gram, then back-off weights of longer contexts."""
-    joins = [f"LEFT JOIN p{k} P{k} ON {context_on(f'P{k}', k)}" for k in range(2, order + 1)]
-    joins += [f"LEFT JOIN bo{j} B{j} ON {history_on(f'B{j}', j)}" for j in range(1, order)]
-    best = "coalesce(" + ", ".join(f"P{k}.p" for k in range(order, 0, -1)) + ")" if order > 1 else "P1.p"
-    backoff = "".join(f" + CASE WHEN P{j + 1}.p IS NULL THEN coalesce(ln(B{j}.bo), 0.0) ELSE 0.0 END" for j in range(1, order))
-    return (f"SELECT pos.w AS w, ln({best}){backoff} AS lp FROM pos JOIN p1 P1 ON P1.w1 = pos.w "
-            + " ".join(joins))
+def _step(con: duckdb.DuckDBPyConnection, select: str, join: str) -> None:
+    """s := SELECT pos.* EXCLUDE (...), <select> FROM s AS pos <join>."""
+    con.execute(f"CREATE TABLE s_next AS SELECT {select} FROM s AS pos {join}")
+    con.execute("DROP TABLE s")
+    con.execute("ALTER TABLE s_next RENAME TO s")
 
 
-def count_logprob_sql(order: int, k: float, vocab_size: int) -> str:
-    """SELECT of (w, lp) under add-k (k > 0) or MLE (k = 0): the n-gram since `<s>`, no back-off; NULL lp = probability 0."""
-    parts = []
+def score_mkn(con: duckdb.DuckDBPyConnection, order: int) -> None:
+    """Longest known n-gram (orders N..1), then the back-off weights of the longer contexts it skipped."""
+    con.execute("CREATE TABLE s AS SELECT *, NULL::DOUBLE AS lp, 0::TINYINT AS m FROM pos")
+    for k in range(order, 0, -1):
+        _step(con, f"pos.* EXCLUDE (lp, m), coalesce(pos.lp, ln(P.p)) AS lp, "
+                   f"CASE WHEN pos.lp IS NULL AND P.p IS NOT NULL THEN {k} ELSE pos.m END AS m",
+              f"LEFT JOIN p{k} P ON {context_on('P', k)}")
+    for j in range(1, order):
+        _step(con, f"pos.* EXCLUDE (lp), pos.lp + CASE WHEN pos.m <= {j} THEN coalesce(ln(B.bo), 0.0) ELSE 0.0 END AS lp",
+              f"LEFT JOIN bo{j} B ON {history_on('B', j)}")
+
+
+def score_counts(con: duckdb.DuckDBPyConnection, order: int, k: float, vocab_size: int) -> None:
+    """add-k (k > 0) or MLE (k = 0) on the n-gram since `<s>` (no back-off); an unseen context under add-k is uniform."""
+    con.execute("CREATE TABLE s AS SELECT *, 0::DOUBLE AS num, (SELECT total FROM tot1) AS den FROM pos")
     for n in range(1, order + 1):
-        if n == 1:
-            den, ctx_join = "(SELECT total FROM tot1)", ""
-        else:
-            den, ctx_join = "coalesce(T.den, 0)", f"LEFT JOIN tot{n} T ON {history_on('T', n - 1)}"
-        num = "coalesce(C.match_count, 0)"
-        prob = (f"({num} + {k!r}) / ({den} + {k * vocab_size!r})" if k > 0
-                else f"CASE WHEN {den} > 0 THEN {num} / {den} ELSE 0.0 END")
-        parts.append(f"SELECT pos.w AS w, {prob} AS q FROM pos LEFT JOIN c{n} C ON {context_on('C', n)} {ctx_join} "
-                     f"WHERE pos.u = {n}")
-    return "SELECT w, CASE WHEN q > 0 THEN ln(q) END AS lp FROM (" + " UNION ALL ".join(parts) + ")"
+        _step(con, f"pos.* EXCLUDE (num), CASE WHEN pos.u = {n} THEN coalesce(C.match_count, 0) ELSE pos.num END AS num",
+              f"LEFT JOIN c{n} C ON {context_on('C', n)} AND pos.u = {n}")
+        if n > 1:
+            _step(con, f"pos.* EXCLUDE (den), CASE WHEN pos.u = {n} THEN coalesce(T.den, 0.0) ELSE pos.den END AS den",
+                  f"LEFT JOIN tot{n} T ON {history_on('T', n - 1)} AND pos.u = {n}")
+    q = f"(num + {k!r}) / (den + {k * vocab_size!r})" if k > 0 else "CASE WHEN den > 0 THEN num / den ELSE 0.0 END"
+    _step(con, f"pos.w, CASE WHEN {q} > 0 THEN ln({q}) END AS lp", "")
 
 
-def summarize(con: duckdb.DuckDBPyConnection, logprob_sql: str, vocab_size: int, sentences: int) -> Perplexity:
-    """The `Perplexity` figures from per-position log-probabilities (natural logs; NULL = probability 0)."""
+def summarize(con: duckdb.DuckDBPyConnection, vocab_size: int, sentences: int) -> Perplexity:
+    """The `Perplexity` figures from table `s` (natural logs; NULL lp = probability 0); drops `s`."""
     tokens, oovs, s_all, s_in, zero, zero_in = con.execute(
         f"SELECT count(*), count(*) FILTER (w = {UNK_ID}), sum(lp), sum(lp) FILTER (w <> {UNK_ID}), "
-        f"count(*) FILTER (lp IS NULL), count(*) FILTER (lp IS NULL AND w <> {UNK_ID}) FROM ({logprob_sql})"
-    ).fetchall()[0]  # type: ignore[misc]
+        f"count(*) FILTER (lp IS NULL), count(*) FILTER (lp IS NULL AND w <> {UNK_ID}) FROM s"
+    ).fetchall()[0]
+    con.execute("DROP TABLE s")
     if tokens == 0:
         raise ValueError("nothing to score: the evaluation text holds no sentences")
     nll_incl = math.inf if zero else -float(s_all or 0.0)
