@@ -13,6 +13,7 @@ _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20,
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?)\s*([a-zA-Z]*)\s*$")
 DUCKDB_FLOOR = 64 << 20  # the least buffer memory DuckDB is given
 DUCKDB_SHARE = 0.9  # DuckDB overshoots its memory_limit by up to ~8 % (order 5, 6.6 M trigrams, 2 GiB)
+PER_THREAD = 8 << 20  # and by a few MiB per thread under small limits
 SLACK_BYTES = 32 << 20  # allocations DuckDB does not count against its limit, allocator overhead
 BYTES_PER_WORD = 192  # a vocabulary entry held in Python (token string, lookup arrays; --generate: a dict)
 CHUNK_BYTES = 16 << 20  # the largest chunk of positions held outside DuckDB (arrays being built)
@@ -62,9 +63,9 @@ def outside_duckdb(vocab_size: int) -> int:
     return current_rss() + CHUNK_BYTES + SLACK_BYTES + BYTES_PER_WORD * vocab_size
 
 
-def minimum_memory(vocab_size: int) -> int:
+def minimum_memory(vocab_size: int, threads: int = 1) -> int:
     """The smallest budget estimation accepts for a vocabulary of `vocab_size` tokens."""
-    return outside_duckdb(vocab_size) + int(DUCKDB_FLOOR / DUCKDB_SHARE)
+    return outside_duckdb(vocab_size) + int((DUCKDB_FLOOR + threads * PER_THREAD) / DUCKDB_SHARE)
 
 
 def human(n: int) -> str:
@@ -78,16 +79,17 @@ def human(n: int) -> str:
 
 def connect(work_dir: Path, memory: int, vocab_size: int, threads: int) -> duckdb.DuckDBPyConnection:
     """A DuckDB database spilling to `work_dir`, its buffers within what `memory` leaves after Python's share."""
-    need = minimum_memory(vocab_size)
+    threads = max(1, threads)
+    need = minimum_memory(vocab_size, threads)
     if memory < need:
         raise ValueError(f"--memory {human(memory)} is too small for a vocabulary of {vocab_size:,} tokens: "
                          f"give at least {human(need)}")
-    limit = int((memory - outside_duckdb(vocab_size)) * DUCKDB_SHARE)
+    limit = int((memory - outside_duckdb(vocab_size)) * DUCKDB_SHARE) - threads * PER_THREAD
     # an in-memory database: its tables live in the buffer pool and spill to temp_directory past the
     # limit, without the checkpoint writes of a database file (2x faster on 6.6 M trigrams)
     con = duckdb.connect(":memory:")
     con.execute(f"SET memory_limit = '{limit // (1 << 20)}MiB'")
-    con.execute(f"SET threads = {max(1, threads)}")
+    con.execute(f"SET threads = {threads}")
     con.execute(f"SET temp_directory = '{work_dir / 'spill'}'")
     con.execute("SET preserve_insertion_order = false")
     # joins run in the order written (big table first, probing hash tables of the smaller ones): the

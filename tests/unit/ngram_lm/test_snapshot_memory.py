@@ -60,5 +60,5 @@ def test_peak_rss_stays_within_a_small_budget(big, tmp_path):
     assert small["peak"] <= 350 * 2**20, f"peak RSS {small['peak'] / 2**20:.0f} MiB over a 350 MiB budget"
     assert small["ngrams"][2] == trigrams
     roomy = _estimate(big, "2GiB", tmp_path)  # the budget changes where the work happens, not the model
-    assert roomy["ppl"] == pytest.approx(small["ppl"], rel=1e-12)
+    assert roomy["ppl"] == pytest.approx(small["ppl"], rel=1e-9)  # sums in another order only
     assert (tmp_path / "m.arpa").is_file() and [p.name for p in tmp_path.iterdir()] == ["m.arpa"]
