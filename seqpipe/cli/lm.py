@@ -56,7 +56,7 @@ def lm(
     tokens: Annotated[str, typer.Option(help="word | char")] = "word",
     boundary: Annotated[str, typer.Option(help="line (<s> ... </s> per line) | flat (one stream)")] = "line",
     memory: Annotated[str, typer.Option(help="--snapshot: memory budget of the estimation (like lmplz -S)")] = "2GiB",
-    threads: Annotated[int, typer.Option(help="--snapshot: worker threads (0: every core)")] = 0,
+    threads: Annotated[int, typer.Option(help="--snapshot: worker threads (0: every core, at most 16)")] = 0,
     work_dir: Annotated[Path | None, typer.Option(help="--snapshot: scratch folder (default: the temp folder)")] = None,
     arpa: Annotated[Path | None, typer.Option(help="write the model as ARPA here (mkn only)")] = None,
     generate: Annotated[int, typer.Option(help="also print this many sampled sentences")] = 0,

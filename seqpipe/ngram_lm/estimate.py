@@ -173,7 +173,7 @@ def estimate_snapshot(
     base.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="seqpipe-lm-", dir=base))
     try:
-        con = connect(scratch, budget, snap.vocab_size, threads or os.cpu_count() or 1)
+        con = connect(scratch, budget, snap.vocab_size, threads or min(16, os.cpu_count() or 1))
         try:
             run = _run(con, snap, config, Path(arpa) if arpa is not None else None, generate, seed)
         except duckdb.OutOfMemoryException as exc:
