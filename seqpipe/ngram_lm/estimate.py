@@ -26,7 +26,7 @@ from seqpipe.ngram_lm.mkn import estimate_mkn
 from seqpipe.ngram_lm.positions import load_positions
 from seqpipe.ngram_lm.sample import TableLM
 from seqpipe.ngram_lm.scoring import score_counts, score_mkn, summarize
-from seqpipe.ngram_lm.snapshot import SnapshotInputs, open_snapshot
+from seqpipe.ngram_lm.snapshot import SnapshotInputs, find_corrupt_part, open_snapshot
 from seqpipe.ngram_lm.sql import cols
 from seqpipe.ngrams.generate import sample_sentences
 from seqpipe.ngrams.lm_config import NgramLMConfig
@@ -179,6 +179,9 @@ def estimate_snapshot(
         except duckdb.OutOfMemoryException as exc:
             raise ValueError(f"--memory {memory}: DuckDB ran out of memory ({str(exc).splitlines()[0]})") from None
         except duckdb.Error as exc:
+            corrupt = find_corrupt_part(snap)
+            if corrupt:
+                raise ValueError(corrupt) from None
             raise ValueError(f"{snap.folder}: estimation failed ({' '.join(str(exc).split())[:300]})") from None
         finally:
             con.close()

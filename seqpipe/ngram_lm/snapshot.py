@@ -88,3 +88,15 @@ def open_snapshot(path: str | Path, order: int) -> SnapshotInputs:
         str(text.get("tokens", "word")), parts, vocab.column("token").to_pylist(),
         vocab.column("train_count").to_numpy().astype(np.int64), rank,
     )
+
+
+def find_corrupt_part(snap: SnapshotInputs) -> str | None:
+    """Read every count file through; the first that fails, with why (called after an engine error)."""
+    for files in snap.parts:
+        for path in files:
+            try:
+                for _ in pq.ParquetFile(path).iter_batches(batch_size=1 << 16):
+                    pass
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's data problem
+                return f"{path}: corrupt LM count file ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+    return None

@@ -52,7 +52,15 @@ def test_a_lower_max_order_names_the_stats_flags(snap, capsys):
 def test_missing_and_corrupt_part_files_are_named_and_nothing_is_written(snap, capsys, tmp_path):
     arpa = tmp_path / "out.arpa"
     part = min((snap / "lm" / "n=2").glob("part-*.parquet"))
-    part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    good = part.read_bytes()
+    part.write_bytes(good[: len(good) // 2])
+    err = _fails(capsys, snap, "--arpa", str(arpa))
+    assert str(part) in err and "corrupt" in err
+    part.write_bytes(good)
+    part = min((snap / "lm" / "n=3").glob("part-*.parquet"))
+    data = bytearray(part.read_bytes())
+    data[8 : len(data) // 2] = b"\xab" * (len(data) // 2 - 8)  # data pages garbled, footer intact
+    part.write_bytes(bytes(data))
     err = _fails(capsys, snap, "--arpa", str(arpa))
     assert str(part) in err and "corrupt" in err
     shutil.rmtree(snap / "lm" / "n=2")
