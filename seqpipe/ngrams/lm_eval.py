@@ -89,6 +89,21 @@ class LMRun:
     split: dict[str, dict[str, int]] = field(default_factory=dict)  # lines and tokens per split
     prefix: str = ""  # the first words of the training text: where samples start
 
+    @property
+    def ngrams(self) -> list[int]:
+        """Distinct n-grams per order (order 1: the vocabulary, `<unk>` and `<s>` included)."""
+        return [len(t) for t in self.model.counts.tables]
+
+    @property
+    def discounts(self) -> list[tuple[float, float, float]]:
+        """MKN's D1, D2, D3+ per order (empty for add-k and MLE)."""
+        return self.model.discounts if isinstance(self.model, KneserNeyLM) else []
+
+    @property
+    def fallback(self) -> dict[int, str]:
+        """Orders whose discounts fell back, and why."""
+        return self.model.fallback if isinstance(self.model, KneserNeyLM) else {}
+
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures (an infinite perplexity is written as null: see zero_prob_tokens)."""
         model = self.model
