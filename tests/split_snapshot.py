@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from reference_lm.lm_counts import BOS, EOS, UNK, count_ngrams, encode_lines
 
 from seqpipe.corpus.token_ids import id_dtype, write_split, write_token_vocab
-from seqpipe.ngrams.lm_counts import BOS, EOS, UNK, count_ngrams, encode_lines
 from seqpipe.text.split import split_lines
 
 

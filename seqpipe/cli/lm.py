@@ -9,18 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
+from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.estimate import SnapshotLMRun, estimate_snapshot
-from seqpipe.ngrams.arpa import write_arpa
-from seqpipe.ngrams.generate import sample_sentences
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_eval import LMRun, run_lm
+from seqpipe.ngram_lm.stage import estimate_sources
 
 
 def _ppl(value: float, zero: int) -> str:
     return f"{value:.3f}" if math.isfinite(value) else f"inf ({zero:,} tokens with probability 0)"
 
 
-def summary_lines(run: LMRun | SnapshotLMRun) -> list[str]:
+def summary_lines(run: SnapshotLMRun) -> list[str]:
     """The human-readable report: setup, discounts (and fallbacks), then query's four lines and the baseline."""
     c, p = run.config, run.test
     sizes = "; ".join(f"{name} {s['lines']:,} lines / {s['tokens']:,} tokens" for name, s in run.split.items())
@@ -55,9 +53,10 @@ def lm(
     normalize: Annotated[str, typer.Option(help="d2l | unicode | raw")] = "d2l",
     tokens: Annotated[str, typer.Option(help="word | char")] = "word",
     boundary: Annotated[str, typer.Option(help="line (<s> ... </s> per line) | flat (one stream)")] = "line",
-    memory: Annotated[str, typer.Option(help="--snapshot: memory budget of the estimation (like lmplz -S)")] = "2GiB",
-    threads: Annotated[int, typer.Option(help="--snapshot: worker threads (0: every core, at most 16)")] = 0,
-    work_dir: Annotated[Path | None, typer.Option(help="--snapshot: scratch folder (default: the temp folder)")] = None,
+    memory: Annotated[str, typer.Option(help="memory budget of the estimation (like lmplz -S)")] = "2GiB",
+    threads: Annotated[int, typer.Option(help="estimation threads (0: every core, at most 16)")] = 0,
+    work_dir: Annotated[Path | None, typer.Option(help="scratch folder (default: the temp folder)")] = None,
+    workers: Annotated[int, typer.Option(help="SOURCES: Dask workers counting them (0: in this process)")] = 0,
     arpa: Annotated[Path | None, typer.Option(help="write the model as ARPA here (mkn only)")] = None,
     generate: Annotated[int, typer.Option(help="also print this many sampled sentences")] = 0,
     seed: Annotated[int, typer.Option(help="seed for --generate")] = 0,
@@ -74,15 +73,12 @@ def lm(
         raise ValueError(f"--generate {generate}: give a number of sentences, 0 or more")
     if (snapshot is None) == (not sources):
         raise ValueError("give either SOURCES or --snapshot PATH (not both)")
+    options: dict[str, Any] = {"arpa": arpa, "generate": generate, "seed": seed, "threads": threads or None}
     if snapshot is not None:
-        run: LMRun | SnapshotLMRun = estimate_snapshot(snapshot, config, memory, work_dir, arpa=arpa,
-                                                       generate=generate, seed=seed, threads=threads or None)
-        samples = run.samples
-    else:
-        run = run_lm(sources or [], config)
-        if arpa is not None:
-            write_arpa(run.model, arpa)  # before any output: a failure leaves one error line only
-        samples = sample_sentences(run.model, generate, seed) if generate else []
+        run = estimate_snapshot(snapshot, config, memory, work_dir, **options)
+    else:  # counted into a temporary split snapshot, then the same estimator
+        run = estimate_sources(sources or [], config, memory, work_dir, workers=workers, **options)
+    samples = run.samples
     for line in summary_lines(run):
         print(line)
     payload: dict[str, Any] = run.summary()

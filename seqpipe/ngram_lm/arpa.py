@@ -1,7 +1,7 @@
 """ARPA text streamed from the model tables (never the whole model in memory), written atomically.
 
 Rows are spelled and formatted inside DuckDB (log10 as float32, shortest round-trip text, like
-`seqpipe.ngrams.arpa`) and written batch by batch; `<s>` gets lmplz's placeholder probability -99.
+the reference `write_arpa` in tests) and written batch by batch; `<s>` gets lmplz's placeholder probability -99.
 Rows within a section are in no particular order (ARPA readers do not need one).
 """
 

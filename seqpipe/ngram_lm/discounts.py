@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from seqpipe.ngrams.lm_config import KENLM_FALLBACK
+from seqpipe.ngram_lm.config import KENLM_FALLBACK
 
 
 def kenlm_discounts(n: Sequence[int], fallback: Sequence[float] = KENLM_FALLBACK) -> tuple[tuple[float, float, float], str | None]:

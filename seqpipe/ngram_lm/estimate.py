@@ -21,16 +21,19 @@ import pyarrow as pa
 
 from seqpipe.corpus.token_ids import SPLITS, open_split
 from seqpipe.ngram_lm.arpa import check_tokens, write_arpa_tables
+from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.engine import connect, parse_memory, peak_rss
+from seqpipe.ngram_lm.generate import sample_sentences
 from seqpipe.ngram_lm.mkn import estimate_mkn
+from seqpipe.ngram_lm.perplexity import Perplexity
+from seqpipe.ngram_lm.perplexity import finite as _finite
 from seqpipe.ngram_lm.positions import load_positions
 from seqpipe.ngram_lm.sample import TableLM
+from seqpipe.ngram_lm.samples import continue_training_text
 from seqpipe.ngram_lm.scoring import score_counts, score_mkn, summarize
 from seqpipe.ngram_lm.snapshot import SnapshotInputs, find_corrupt_part, open_snapshot
 from seqpipe.ngram_lm.sql import cols
-from seqpipe.ngrams.generate import sample_sentences
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_eval import Perplexity, _finite
+from seqpipe.samples import Sample
 
 
 @dataclass
@@ -48,6 +51,7 @@ class SnapshotLMRun:
     fallback: dict[int, str] = field(default_factory=dict)
     arpa: Path | None = None
     samples: list[list[str]] = field(default_factory=list)
+    prefix_samples: list[Sample] = field(default_factory=list)  # continuations of the training text's start
     peak_rss: int = 0
     seconds: float = 0.0
 
@@ -102,7 +106,7 @@ def _ngram_sizes(con: duckdb.DuckDBPyConnection, order: int, unigrams: int) -> l
 
 
 def _run(con: duckdb.DuckDBPyConnection, snap: SnapshotInputs, config: NgramLMConfig, arpa: Path | None,
-         generate: int, seed: int) -> SnapshotLMRun:
+         generate: int, seed: int, prefix_samples: bool = False) -> SnapshotLMRun:
     order, mkn = config.order, config.smoothing == "mkn"
     lm_ids = _setup(con, snap, order)
     if arpa is not None:
@@ -140,20 +144,26 @@ def _run(con: duckdb.DuckDBPyConnection, snap: SnapshotInputs, config: NgramLMCo
     if arpa is not None:
         write_arpa_tables(con, order, arpa)
     samples: list[list[str]] = []
-    if generate:
+    continued: list[Sample] = []
+    if generate or prefix_samples:
         model = TableLM(con, order, config.smoothing, config.k if config.smoothing == "addk" else 0.0,
                         snap.vocab_tokens, lm_ids)
-        samples = sample_sentences(model, generate, seed)  # type: ignore[arg-type]
-    return SnapshotLMRun(
-        config, [str(snap.folder)], _ngram_sizes(con, order, int(lm_ids.size)), vocab_size, scores["test"], scores.get("valid"),
+        samples = sample_sentences(model, generate, seed) if generate else []  # type: ignore[arg-type]
+        if prefix_samples:
+            continued = continue_training_text(model, train, snap.vocab_tokens, config.tokens)  # type: ignore[arg-type]
+    run = SnapshotLMRun(
+        config, snap.sources, _ngram_sizes(con, order, int(lm_ids.size)), vocab_size, scores["test"], scores.get("valid"),
         {k: sizes[k] for k in ("train", "valid", "test") if k in sizes},
         facts.discounts if facts else [], facts.fallback if facts else {}, arpa, samples,
     )
+    run.prefix_samples = continued
+    return run
 
 
 def estimate_snapshot(
     snapshot: str | Path, config: NgramLMConfig, memory: str | int = "2GiB", work_dir: str | Path | None = None,
     *, arpa: str | Path | None = None, generate: int = 0, seed: int = 0, threads: int | None = None,
+    prefix_samples: bool = False,
 ) -> SnapshotLMRun:
     """Estimate `config`'s model from a split snapshot's LM counts within `memory`; score test (and valid).
 
@@ -175,7 +185,7 @@ def estimate_snapshot(
     try:
         con = connect(scratch, budget, snap.vocab_size, threads or min(16, os.cpu_count() or 1))
         try:
-            run = _run(con, snap, config, Path(arpa) if arpa is not None else None, generate, seed)
+            run = _run(con, snap, config, Path(arpa) if arpa is not None else None, generate, seed, prefix_samples)
         except duckdb.OutOfMemoryException as exc:
             raise ValueError(f"--memory {memory}: DuckDB ran out of memory ({str(exc).splitlines()[0]})") from None
         except duckdb.Error as exc:

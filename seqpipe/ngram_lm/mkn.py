@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
+from seqpipe.ngram_lm.config import KENLM_FALLBACK
 from seqpipe.ngram_lm.discounts import kenlm_discounts
 from seqpipe.ngram_lm.sql import cols, first_row, on, renamed, where_equal
-from seqpipe.ngrams.lm_config import KENLM_FALLBACK
 
 BOS_ID, UNK_ID = 1, 0
 

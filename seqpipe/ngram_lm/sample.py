@@ -14,7 +14,7 @@ BOS_ID = 1
 
 
 class TableLM:
-    """What `seqpipe.ngrams.generate` needs (order, vocab, next_distribution), answered by DuckDB queries."""
+    """What `seqpipe.ngram_lm.generate` needs (order, vocab, next_distribution), answered by DuckDB queries."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, order: int, smoothing: str, k: float,
                  tokens: list[str], lm_ids: np.ndarray):

@@ -11,8 +11,8 @@ import math
 
 import duckdb
 
+from seqpipe.ngram_lm.perplexity import Perplexity
 from seqpipe.ngram_lm.sql import context_on, history_on
-from seqpipe.ngrams.lm_eval import Perplexity
 
 UNK_ID = 0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ class SnapshotInputs:
     vocab_tokens: list[str]  # id -> token
     train_count: np.ndarray  # id -> count in the training lines (0: OOV for the LM)
     rank: np.ndarray  # id -> lmplz's word id order (specials 0, 1, 2; words by first occurrence)
+    sources: list[str] = field(default_factory=list)  # what the snapshot counted (its manifest's corpus sources)
 
     @property
     def vocab_size(self) -> int:
@@ -87,6 +88,7 @@ def open_snapshot(path: str | Path, order: int) -> SnapshotInputs:
         {k: int(v) for k, v in split.get("lines", {}).items()}, str(text.get("normalize", "d2l")),
         str(text.get("tokens", "word")), parts, vocab.column("token").to_pylist(),
         vocab.column("train_count").to_numpy().astype(np.int64), rank,
+        [str(x) for x in manifest.get("config", {}).get("corpus", {}).get("sources", [])] or [str(folder)],
     )
 
 

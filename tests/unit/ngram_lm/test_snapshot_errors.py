@@ -12,8 +12,8 @@ from split_snapshot import write_split_snapshot
 import seqpipe.ngram_lm.arpa as arpa_mod
 from seqpipe.cli import main
 from seqpipe.corpus.token_ids import write_split
+from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.estimate import estimate_snapshot
-from seqpipe.ngrams.lm_config import NgramLMConfig
 
 LINES = ["the time machine", "the time traveller", "a machine", "the traveller came", "a time"] * 4
 MAKE = "--split 0.9 --orders 1,2,3,4,5"

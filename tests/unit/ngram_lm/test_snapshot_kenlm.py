@@ -7,12 +7,12 @@ import math
 import kenlm
 import numpy as np
 import pytest
+from reference_lm.lm_eval import run_lm
 from split_snapshot import write_split_snapshot
 
 from seqpipe.corpus import load_lines
+from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.estimate import estimate_snapshot
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_eval import run_lm
 from seqpipe.text.split import split_lines
 
 # lmplz -o N + query on timemachine.txt, d2l, word tokens, one sentence per line, 90/10 line split

@@ -21,7 +21,7 @@ CHILD = """
 import json, sys
 from seqpipe.ngram_lm.engine import peak_rss
 from seqpipe.ngram_lm.estimate import estimate_snapshot
-from seqpipe.ngrams.lm_config import NgramLMConfig
+from seqpipe.ngram_lm.config import NgramLMConfig
 run = estimate_snapshot(sys.argv[1], NgramLMConfig(order=3), sys.argv[2], work_dir=sys.argv[3], threads=1,
                         arpa=sys.argv[3] + "/m.arpa")
 print(json.dumps({"peak": peak_rss(), "ppl": run.test.ppl_incl_oov,

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from lmplz_oracle import oracle, oracle_logprobs
 from split_snapshot import write_split_snapshot
 
+from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.estimate import estimate_snapshot
-from seqpipe.ngrams.lm_config import NgramLMConfig
 
 WORDS = ["a", "b", "c", "d", "e"]
 sentences = st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=7), min_size=1, max_size=10)

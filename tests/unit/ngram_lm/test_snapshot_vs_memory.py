@@ -5,12 +5,12 @@ from __future__ import annotations
 import kenlm
 import numpy as np
 import pytest
+from reference_lm.lm_eval import run_lm
 from split_snapshot import write_split_snapshot
 
 from seqpipe.corpus import load_lines
+from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.estimate import estimate_snapshot
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_eval import run_lm
 from seqpipe.text.split import split_lines
 
 
@@ -66,9 +66,10 @@ def test_char_tokens_equal_the_in_memory_model(shared_data, tmp_path):
 
 @pytest.mark.parametrize(("smoothing", "order"), [("mkn", 3), ("addk", 2), ("mle", 3)])
 def test_sampling_distributions_equal_the_in_memory_ones(shared_data, tmp_path, monkeypatch, smoothing, order):
+    from reference_lm.lm import estimate
+    from reference_lm.lm_counts import count_ngrams
+
     import seqpipe.ngram_lm.estimate as est
-    from seqpipe.ngrams.lm import estimate
-    from seqpipe.ngrams.lm_counts import count_ngrams
 
     lines = load_lines("timemachine", "d2l")
     snap = write_split_snapshot(lines, tmp_path, (0.9,), orders=order)

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lmplz_oracle import oracle, oracle_logprobs
-
-from seqpipe.ngrams.lm import kenlm_discounts, kneser_ney
-from seqpipe.ngrams.lm_counts import BOS_ID, EOS_ID, count_ngrams, encode_eval
+from reference_lm.lm import kenlm_discounts, kneser_ney
+from reference_lm.lm_counts import BOS_ID, EOS_ID, count_ngrams, encode_eval
 
 WORDS = ["a", "b", "c", "d", "e"]
 FALLBACK = (0.5, 1.0, 1.5)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reference_lm.lm_counts import BOS_ID, UNK_ID, NgramCounts, NgramTable, lookup_rows
+from seqpipe.ngram_lm.config import KENLM_FALLBACK, NgramLMConfig
 from seqpipe.ngram_lm.discounts import kenlm_discounts
-from seqpipe.ngrams.lm_config import KENLM_FALLBACK, NgramLMConfig
-from seqpipe.ngrams.lm_counts import BOS_ID, UNK_ID, NgramCounts, NgramTable, lookup_rows
 from seqpipe.text.vocab import Vocab
 
 
@@ -185,7 +185,7 @@ class CountLM(NgramLM):
 def count_lm(counts: NgramCounts, k: float = 0.0) -> CountLM:
     """An MLE (k = 0) or add-k model from counts.
 
-    >>> from seqpipe.ngrams.lm_counts import count_ngrams
+    >>> from reference_lm.lm_counts import count_ngrams
     >>> m = count_lm(count_ngrams(["a b", "a"], order=2), k=1.0)
     >>> round(float(np.exp(m.token_logprobs(np.array([1, 3, 4, 2]))).prod()), 6)  # (2+1)/(2+4)*(1+1)/(2+4)*(1+1)/(1+4)
     0.066667
