@@ -12,7 +12,7 @@ _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20,
           "g": 1 << 30, "gb": 1000**3, "gib": 1 << 30, "t": 1 << 40, "tb": 1000**4, "tib": 1 << 40}
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?)\s*([a-zA-Z]*)\s*$")
 DUCKDB_FLOOR = 64 << 20  # the least buffer memory DuckDB is given
-DUCKDB_SHARE = 0.9  # DuckDB overshoots its memory_limit by up to ~8 % (order 5, 6.6 M trigrams, 2 GiB)
+DUCKDB_SHARE = 0.8  # DuckDB overshoots its memory_limit: ~8 % (order 5, 6.6 M trigrams), ~14 % at 10x (3-grams, 44 M)
 PER_THREAD = 8 << 20  # and by a few MiB per thread under small limits
 SLACK_BYTES = 32 << 20  # allocations DuckDB does not count against its limit, allocator overhead
 BYTES_PER_WORD = 192  # a vocabulary entry held in Python (token string, lookup arrays; --generate: a dict)
