@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,10 +25,16 @@ from torch import nn
 
 from seqpipe.batching import BatchStream
 from seqpipe.eval.perplexity import PerplexityReport, evaluate_lm, perplexity
+from seqpipe.eval.windows import evaluate_windows
+from seqpipe.models.amp import autocast
 from seqpipe.models.rnn_lm import detach_state
+from seqpipe.models.softmax import lm_loss
 from seqpipe.train.checkpoint import NonFiniteError, first_non_finite, plain, save_checkpoint
 from seqpipe.train.config import LMTrainConfig
 from seqpipe.train.seed import rng_state, set_rng_state
+from seqpipe.train.token_source import ArraySource, SourceStream, TokenSource, sample_windows
+
+ProgressFn = Callable[[str, int, int], None]  # (phase, done, total): 'train' steps, 'valid'/'test' tokens
 
 
 @dataclass
@@ -95,6 +102,8 @@ class _LoopState:
     bad_epochs: int = 0
     lr_scale: float = 1.0  # the plateau schedule's factor
     history: list[dict[str, Any]] = field(default_factory=list)
+    batch: int = 0  # minibatches done in the current epoch when saved mid-epoch (0: at an epoch end)
+    partial: list[float] = field(default_factory=list)  # that epoch's [nll, tokens, seconds] so far
 
 
 def make_optimizer(model: nn.Module, cfg: LMTrainConfig) -> torch.optim.Optimizer:
@@ -165,6 +174,19 @@ def _guard(value: float, what: str, step: int, epoch: int, batch: int) -> None:
         )
 
 
+@dataclass
+class _EpochHooks:
+    """What an epoch needs from `fit`: the lr, the time check, progress, and the mid-epoch save."""
+
+    lr_at: Callable[[], float]
+    out_of_time: Callable[[], bool]
+    bar: _Progress
+    save_due: Callable[[], bool] = lambda: False
+    save: Callable[[int, Any, list[float]], None] | None = None
+    on_progress: ProgressFn | None = None
+    total_steps: int = 0
+
+
 def _train_epoch(
     model: nn.Module,
     batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
@@ -173,25 +195,29 @@ def _train_epoch(
     loop: _LoopState,
     epoch: int,
     device: torch.device,
-    lr_at: Callable[[], float],
-    out_of_time: Callable[[], bool],
-    bar: _Progress,
+    hooks: _EpochHooks,
+    skip: int = 0,
+    carry: Any = None,
 ) -> EpochRecord:
-    """One epoch of truncated BPTT; stops early (complete=False) when the time budget is spent."""
+    """One epoch of truncated BPTT; stops early (complete=False) when the time budget is spent.
+
+    `skip` minibatches were done before a mid-epoch checkpoint; `carry` is the state saved with it.
+    """
     params = [p for p in model.parameters() if p.requires_grad]
-    nll, tokens, state, complete, lr = 0.0, 0, None, True, cfg.lr
-    started = time.perf_counter()
-    for i, (X, Y) in enumerate(batches, start=1):
+    nll, tokens, before = (loop.partial + [0.0, 0, 0.0])[:3] if skip else (0.0, 0, 0.0)
+    state, complete, lr = carry, True, cfg.lr
+    started = time.perf_counter() - before
+    for i, (X, Y) in enumerate(batches, start=skip + 1):
         X, Y = X.to(device), Y.to(device)
         if state is None or cfg.iterator == "random":
             state = model.begin_state(X.shape[0], device)  # fresh zeros: first minibatch, or random sampling
         else:
             state = detach_state(state)  # carried across minibatches, gradients cut (truncated BPTT)
-        lr = lr_at()
+        lr = hooks.lr_at()
         for group in optimizer.param_groups:
             group["lr"] = lr
-        logits, state = model(X, state)
-        loss = F.cross_entropy(logits, Y.T.reshape(-1))  # time-major, as the logits
+        with autocast(device):
+            loss, state = lm_loss(model, X, state, Y)  # mean cross-entropy over the time-major targets
         value = loss.item()
         _guard(value, "the training loss", loop.step + 1, epoch, i)
         optimizer.zero_grad(set_to_none=True)
@@ -203,12 +229,16 @@ def _train_epoch(
         loop.step += 1
         nll += value * Y.numel()
         tokens += Y.numel()
-        if bar.bar is not None:
+        if hooks.bar.bar is not None:
             rate = tokens / (time.perf_counter() - started)
-            bar.update(loop.step, f"epoch {epoch}  ppl {math.exp(nll / tokens):.3f}  {rate:,.0f} tok/s")
-        if out_of_time():
+            hooks.bar.update(loop.step, f"epoch {epoch}  ppl {math.exp(nll / tokens):.3f}  {rate:,.0f} tok/s")
+        if hooks.on_progress is not None:
+            hooks.on_progress("train", loop.step, hooks.total_steps)
+        if hooks.out_of_time():
             complete = False
             break
+        if hooks.save is not None and hooks.save_due():
+            hooks.save(i, detach_state(state), [nll, tokens, time.perf_counter() - started])
     seconds = time.perf_counter() - started
     bad = first_non_finite(model.state_dict())
     if bad is not None:
@@ -216,10 +246,34 @@ def _train_epoch(
     return EpochRecord(epoch, loop.step, tokens, nll, lr, seconds, complete=complete)
 
 
+def make_stream(
+    train: np.ndarray | torch.Tensor | TokenSource, cfg: LMTrainConfig
+) -> BatchStream | SourceStream:
+    """Training minibatches: `BatchStream` over an array (the book's), `SourceStream` over a token source."""
+    if hasattr(train, "gather"):
+        return SourceStream(train, cfg.batch_size, cfg.num_steps, cfg.iterator, cfg.seed)  # type: ignore[arg-type]
+    return BatchStream(torch.as_tensor(np.asarray(train)), cfg.batch_size, cfg.num_steps, cfg.iterator, cfg.seed)
+
+
+def valid_evaluator(
+    valid: np.ndarray | torch.Tensor | TokenSource, cfg: LMTrainConfig, device: torch.device,
+    on_progress: ProgressFn | None = None,
+) -> Callable[[nn.Module], PerplexityReport]:
+    """Validation during training: the whole range when it fits `eval_tokens`, else the same fixed sample."""
+    source = valid if hasattr(valid, "gather") else ArraySource(valid)  # type: ignore[arg-type]
+    windows = sample_windows(len(source), cfg.eval_tokens)
+    progress = None if on_progress is None else (lambda done, total: on_progress("valid", done, total))
+    if windows == [(0, len(source))] and not hasattr(valid, "gather"):
+        return lambda model: evaluate_lm(model, valid, cfg.eval_batch_size, cfg.num_steps, device)
+    return lambda model: evaluate_windows(
+        model, source, windows, cfg.eval_batch_size, cfg.num_steps, device, on_progress=progress
+    )
+
+
 def fit(
     model: nn.Module,
-    train_ids: np.ndarray | torch.Tensor,
-    valid_ids: np.ndarray | torch.Tensor | None,
+    train_ids: np.ndarray | torch.Tensor | TokenSource,
+    valid_ids: np.ndarray | torch.Tensor | TokenSource | None,
     cfg: LMTrainConfig,
     *,
     device: torch.device | None = None,
@@ -228,37 +282,47 @@ def fit(
     resume: dict[str, Any] | None = None,
     progress: bool = False,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    on_progress: ProgressFn | None = None,
+    clock_start: float | None = None,
+    reserve_s: float = 0.0,
 ) -> FitResult:
     """Train `model` in place on `train_ids`, judged on `valid_ids`; checkpoint each epoch; resume from one.
 
-    Stops after `cfg.epochs`, on early stopping, or mid-epoch when `cfg.minutes` of wall time are spent
+    Stops after `cfg.epochs`, on early stopping, or mid-epoch when `cfg.minutes` of wall time are spent,
+    counted from `clock_start` (default: now) and keeping `reserve_s` seconds for what follows `fit`
     (a checkpoint written then resumes at the next epoch). With `restore_best` the model ends with the
-    weights of its best validation epoch.
+    weights of its best validation epoch. Validation uses `cfg.eval_tokens` (a fixed sample).
     """
-    started = time.perf_counter()
+    started = time.perf_counter() if clock_start is None else clock_start
     device = device or next(model.parameters()).device
     model.to(device)
     has_valid = valid_ids is not None and len(valid_ids) > 1
     if not has_valid and (cfg.patience or cfg.schedule == "plateau"):
         raise ValueError("early stopping and the plateau schedule need a validation range (see --split)")
     optimizer = make_optimizer(model, cfg)
-    stream = BatchStream(
-        torch.as_tensor(np.asarray(train_ids)), cfg.batch_size, cfg.num_steps, cfg.iterator, cfg.seed
-    )
+    stream = make_stream(train_ids, cfg)
+    evaluate_valid = valid_evaluator(valid_ids, cfg, device, on_progress) if has_valid else None
     loop = _LoopState()
     best_model: dict[str, torch.Tensor] | None = None
+    carry: Any = None
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         stream.load_state_dict(resume["iterator"])
         loop = _LoopState(**resume["loop"])
         best_model = resume.get("best_model")
+        if loop.batch:  # saved mid-epoch: redo that epoch from the next minibatch, with the carried state
+            stream.epoch -= 1
+            saved = resume.get("carry")
+            carry = tuple(t.to(device) for t in saved) if isinstance(saved, (list, tuple)) else saved
+            carry = carry.to(device) if isinstance(carry, torch.Tensor) else carry
         set_rng_state(resume["rng"])  # last: nothing may draw between here and the first minibatch
     history = [EpochRecord(**r) for r in loop.history]
     reports: dict[int, PerplexityReport] = {}  # valid reports of the best and the last epoch measured here
-    budget = cfg.minutes * 60.0 if cfg.minutes else math.inf
+    budget = cfg.minutes * 60.0 - reserve_s if cfg.minutes else math.inf
     total_steps = (cfg.epochs or 0) * stream.batches_in(0)
     elapsed_before, stopped = loop.elapsed, "epochs"
+    last_save = time.perf_counter()
 
     def spent() -> float:
         return elapsed_before + time.perf_counter() - started
@@ -267,27 +331,49 @@ def fit(
         progress = max(loop.step / total_steps if total_steps else 0.0, spent() / budget)
         return cfg.lr * loop.lr_scale * lr_factor(cfg, loop.step, progress)
 
-    bar = _Progress(progress, total_steps or None)
+    def payload() -> dict[str, Any]:
+        loop.elapsed = spent()
+        return {
+            **(checkpoint_extra or {}),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "best_model": best_model,
+            "rng": rng_state(),
+            "iterator": stream.state_dict(),
+            "loop": plain(asdict(loop)),
+        }
+
+    def save_mid(batch: int, state: Any, partial: list[float]) -> None:
+        nonlocal last_save
+        loop.batch, loop.partial = batch, [float(v) for v in partial]
+        save_checkpoint(checkpoint_path, {**payload(), "carry": state})  # type: ignore[arg-type]
+        loop.batch, loop.partial, last_save = 0, [], time.perf_counter()
+
+    every = cfg.checkpoint_minutes * 60.0 if cfg.checkpoint_minutes else math.inf
+    hooks = _EpochHooks(
+        lr_at,
+        lambda: spent() >= budget,
+        _Progress(progress, total_steps or None),
+        save_due=lambda: time.perf_counter() - last_save >= every,
+        save=save_mid if checkpoint_path and cfg.checkpoint_minutes else None,
+        on_progress=on_progress,
+        total_steps=total_steps,
+    )
+    bar = hooks.bar
     with bar.running():
         while cfg.epochs is None or stream.epoch < cfg.epochs:
             epoch = stream.epoch + 1
             model.train()
-            record = _train_epoch(
-                model,
-                stream.next_epoch(),
-                optimizer,
-                cfg,
-                loop,
-                epoch,
-                device,
-                lr_at,
-                lambda: spent() >= budget,
-                bar,
+            skip = loop.batch
+            batches = stream.next_epoch(skip) if isinstance(stream, SourceStream) else islice(
+                stream.next_epoch(), skip, None
             )
+            record = _train_epoch(model, batches, optimizer, cfg, loop, epoch, device, hooks, skip, carry)
+            loop.batch, loop.partial, carry = 0, [], None
             stopped = "time-budget" if spent() >= budget else stopped
             last = stopped == "time-budget" or (cfg.epochs is not None and epoch >= cfg.epochs)
-            if has_valid and (epoch % cfg.eval_every == 0 or last):
-                report = evaluate_lm(model, valid_ids, cfg.eval_batch_size, cfg.num_steps, device)
+            if evaluate_valid is not None and (epoch % cfg.eval_every == 0 or last):
+                report = evaluate_valid(model)
                 record.valid_nll, record.valid_tokens = report.nll_sum, report.n_tokens
                 reports = {k: v for k, v in reports.items() if k == loop.best_epoch} | {epoch: report}
                 if report.nats_per_token < loop.best_nll:
@@ -308,19 +394,8 @@ def fit(
                 force=True,
             )
             if checkpoint_path and (epoch % cfg.checkpoint_every == 0 or last):
-                loop.elapsed = spent()
-                save_checkpoint(
-                    checkpoint_path,
-                    {
-                        **(checkpoint_extra or {}),
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "best_model": best_model,
-                        "rng": rng_state(),
-                        "iterator": stream.state_dict(),
-                        "loop": plain(asdict(loop)),
-                    },
-                )
+                save_checkpoint(checkpoint_path, payload())
+                last_save = time.perf_counter()
             if on_epoch is not None:
                 on_epoch(record)
             if last:
