@@ -258,10 +258,11 @@ def make_stream(
 def valid_evaluator(
     valid: np.ndarray | torch.Tensor | TokenSource, cfg: LMTrainConfig, device: torch.device,
     on_progress: ProgressFn | None = None,
+    windows: list[tuple[int, int]] | None = None,
 ) -> Callable[[nn.Module], PerplexityReport]:
     """Validation during training: the whole range when it fits `eval_tokens`, else the same fixed sample."""
     source = valid if hasattr(valid, "gather") else ArraySource(valid)  # type: ignore[arg-type]
-    windows = sample_windows(len(source), cfg.eval_tokens)
+    windows = windows or sample_windows(len(source), cfg.eval_tokens)
     progress = None if on_progress is None else (lambda done, total: on_progress("valid", done, total))
     if windows == [(0, len(source))] and not hasattr(valid, "gather"):
         return lambda model: evaluate_lm(model, valid, cfg.eval_batch_size, cfg.num_steps, device)
@@ -285,13 +286,15 @@ def fit(
     on_progress: ProgressFn | None = None,
     clock_start: float | None = None,
     reserve_s: float = 0.0,
+    valid_windows: list[tuple[int, int]] | None = None,
 ) -> FitResult:
     """Train `model` in place on `train_ids`, judged on `valid_ids`; checkpoint each epoch; resume from one.
 
     Stops after `cfg.epochs`, on early stopping, or mid-epoch when `cfg.minutes` of wall time are spent,
     counted from `clock_start` (default: now) and keeping `reserve_s` seconds for what follows `fit`
     (a checkpoint written then resumes at the next epoch). With `restore_best` the model ends with the
-    weights of its best validation epoch. Validation uses `cfg.eval_tokens` (a fixed sample).
+    weights of its best validation epoch. Validation uses `valid_windows`, by default a fixed sample
+    of `cfg.eval_tokens`.
     """
     started = time.perf_counter() if clock_start is None else clock_start
     device = device or next(model.parameters()).device
@@ -301,7 +304,7 @@ def fit(
         raise ValueError("early stopping and the plateau schedule need a validation range (see --split)")
     optimizer = make_optimizer(model, cfg)
     stream = make_stream(train_ids, cfg)
-    evaluate_valid = valid_evaluator(valid_ids, cfg, device, on_progress) if has_valid else None
+    evaluate_valid = valid_evaluator(valid_ids, cfg, device, on_progress, valid_windows) if has_valid else None
     loop = _LoopState()
     best_model: dict[str, torch.Tensor] | None = None
     carry: Any = None

@@ -85,6 +85,11 @@ def load_snapshot_corpus(path: str | Path, min_freq: int = 0, max_vocab: int | N
     return SnapshotCorpus(vocab, counts, lookup, **sources, unit=_unit(snap), path=str(snap))
 
 
+def snapshot_unit(path: str | Path) -> str:
+    """The token unit of a snapshot (or of a corpus folder's latest snapshot)."""
+    return _unit(resolve_snapshot(path))
+
+
 def _unit(snap: Path) -> str:
     """The snapshot's token unit ('word' or 'char'), from its manifest; 'word' when unrecorded."""
     try:
