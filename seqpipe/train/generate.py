@@ -97,6 +97,6 @@ def load_model(
     cfg = LMRunConfig.model_validate(ckpt["config"])
     vocab = Vocab(ckpt["vocab"], [0] * len(ckpt["vocab"]))
     m = cfg.model
-    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout)
+    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, ckpt.get("cutoffs"))
     model.load_state_dict(ckpt["best_model"] if ckpt.get("best_model") else ckpt["model"])
     return model.to(device), vocab, cfg
