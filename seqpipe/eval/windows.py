@@ -51,6 +51,8 @@ def evaluate_windows(
         r = evaluate_lm(model, source.read(a, b), batch_size, num_steps, device)
         nll, nll_known, n, n_oov = nll + r.nll_sum, nll_known + r.nll_sum_known, n + r.n_tokens, n_oov + r.n_oov
         done += b - a - 1
+        if hasattr(source, "release"):
+            source.release()
         if on_progress is not None:
             on_progress(done, total)
     return PerplexityReport(nll, n, n_oov, nll_known)

@@ -18,6 +18,7 @@ nothing of corpus size is allocated), and can restart an epoch at any minibatch.
 from __future__ import annotations
 
 import math
+import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ import torch
 from seqpipe.batching import count_batches
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+RELEASE_EVERY = 64  # minibatches between releases of a memory-mapped source's pages
 
 
 class TokenSource(Protocol):
@@ -59,20 +61,38 @@ class ArraySource:
 
 
 class LineSource:
-    """A snapshot split's lines, remapped through `lookup`, each followed by `eos_id`."""
+    """A snapshot split's lines, remapped through `lookup`, each followed by `eos_id`.
+
+    Finding the line of a position bisects the memory-mapped offsets inside one block of `BLOCK` lines
+    (located through a small in-memory index of every `BLOCK`-th offset), so a lookup touches a few
+    pages; `release()` drops the mapped pages from this process (they stay in the page cache), which
+    keeps the resident size flat however much of the corpus has been read.
+    """
+
+    BLOCK = 1 << 16
 
     def __init__(self, ids: np.ndarray, offsets: np.ndarray, lookup: np.ndarray, eos_id: int) -> None:
         self.ids, self.offsets, self.lookup, self.eos_id = ids, offsets, np.asarray(lookup, np.int64), eos_id
         self.lines = int(offsets.size - 1)
+        starts = np.arange(0, max(self.lines, 1), self.BLOCK, dtype=np.int64)
+        self.index = np.asarray(offsets[starts], np.int64) + starts  # stream start of every BLOCK-th line
+        self.release()
 
     def __len__(self) -> int:
         return int(self.ids.size) + self.lines
 
+    def release(self) -> None:
+        """Unmap the pages read so far from this process (MADV_DONTNEED); the data stays on disk/cache."""
+        for arr in (self.ids, self.offsets):
+            mm = getattr(arr, "_mmap", None)
+            if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+                mm.madvise(mmap.MADV_DONTNEED)
+
     def line_of(self, positions: np.ndarray) -> np.ndarray:
-        """Line index of each stream position (vectorized bisection over the memory-mapped offsets)."""
+        """Line index of each stream position (block index, then bisection over the memory-mapped offsets)."""
         pos = np.asarray(positions, dtype=np.int64)
-        lo = np.zeros(pos.shape, np.int64)
-        hi = np.full(pos.shape, self.lines - 1, np.int64)
+        lo = (np.searchsorted(self.index, pos, side="right") - 1).clip(min=0) * self.BLOCK
+        hi = np.minimum(lo + self.BLOCK, self.lines) - 1
         while True:
             todo = lo < hi
             if not todo.any():
@@ -177,6 +197,9 @@ class SourceStream:
         return (self._batch(s[:, None] + steps) for s in plan)
 
     def _batch(self, positions: np.ndarray) -> Batch:
+        self._served = getattr(self, "_served", 0) + 1
+        if self._served % RELEASE_EVERY == 0 and hasattr(self.source, "release"):
+            self.source.release()  # keep the resident size flat over a long epoch
         ids = torch.from_numpy(self.source.gather(positions))
         return ids[:, :-1], ids[:, 1:]
 
