@@ -42,12 +42,12 @@ def pattern_lines(n_lines: int, seed: int = 0, vocab: int = 30) -> list[list[str
     return out
 
 
-def big_snapshot(root: Path, n_tokens: int, vocab: int = 5000, line: int = 20) -> Path:
+def big_snapshot(root: Path, n_tokens: int, vocab: int = 5000, line: int = 20, held_out: int = 20_000) -> Path:
     """A large snapshot written straight as arrays (no token lists): `n_tokens` train ids, small valid/test."""
     root.mkdir(parents=True, exist_ok=True)
     size = FIRST_WORD_ID + vocab
     rng = np.random.default_rng(0)
-    for split, n in (("train", n_tokens), ("valid", 20_000), ("test", 20_000)):
+    for split, n in (("train", n_tokens), ("valid", held_out), ("test", held_out)):
         ids = open_ids_writer(root, split, n, id_dtype(size))
         for a in range(0, n, 1 << 22):  # in pieces: the test process stays small too
             b = min(n, a + (1 << 22))
