@@ -111,7 +111,13 @@ def expand(build: Callable[[dict[str, Any], str | None], LMRunConfig], options: 
     return configs
 
 
-def run_trial(cfg_doc: dict[str, Any], out_dir: str, threads: int | None = None) -> dict[str, Any]:
+def run_trial(
+    cfg_doc: dict[str, Any],
+    out_dir: str,
+    threads: int | None = None,
+    on_epoch: Callable[[Any], None] | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
     """Train one trial (resuming from its checkpoint if one is there) and return its `trials.parquet` row."""
     import torch
 
@@ -135,7 +141,7 @@ def run_trial(cfg_doc: dict[str, Any], out_dir: str, threads: int | None = None)
                            "restarts": attempts - 1, "status": "ok", "reason": ""}
     started = time.perf_counter()
     try:
-        summary = train_lm(cfg, out_dir, resume=resume).to_dict()
+        summary = train_lm(cfg, out_dir, resume=resume, on_epoch=on_epoch, on_progress=on_progress).to_dict()
         row.update({k: summary.get(k) for k in ("valid_ppl", "test_ppl", "tokens_per_s", "epochs", "stopped",
                                                "params", "valid_sampled", "test_sampled", "checkpoint")})
     except (NonFiniteError, torch.OutOfMemoryError, RuntimeError, ValueError, OSError) as exc:
@@ -177,6 +183,7 @@ def run_trials(
     workers: int = 1,
     address: str | None = None,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    on_epoch: Callable[[Any], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every trial (in this process, or on Dask workers) and write `trials.parquet` as they finish."""
     out = str(out_dir)
@@ -192,7 +199,7 @@ def run_trials(
     docs = [c.model_dump(mode="json") for c in configs]
     if workers <= 1 and address is None:
         for doc in docs:
-            done(run_trial(doc, out))
+            done(run_trial(doc, out, on_epoch=on_epoch))
         return rows
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -201,7 +208,7 @@ def run_trials(
         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     )
     with Client(address or cluster) as client:
-        futures = client.map(run_trial, docs, out=out, threads=threads, pure=False)
+        futures = client.map(run_trial, docs, out_dir=out, threads=threads, on_epoch=on_epoch, pure=False)
         for future in as_completed(futures):
             done(future.result())
     if cluster is not None:
