@@ -121,3 +121,14 @@ def test_a_killed_worker_restarts_the_trial_from_its_last_checkpoint(tmp_path, s
     assert row["status"] == "ok" and row["restarts"] == 1 and row["epochs"] == 3
     history = json.loads((tmp_path / "run" / "models" / "victim" / "metrics.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3]
+
+
+def test_the_report_lists_the_trials_with_the_best_marked(tmp_path, snap):
+    from seqpipe.report.render import render_report
+
+    cfgs = [_snapshot_cfg(snap, "a", epochs=1), _snapshot_cfg(snap, "b", epochs=1, batch_size=100_000)]
+    run_trials(cfgs, tmp_path / "run")
+    paths = render_report(tmp_path / "run", samples=False)
+    md = paths.markdown.read_text()
+    assert "Training trials" in md and "a ★" in md
+    assert "b" in md and "failed: ValueError" in md
