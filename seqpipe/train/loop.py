@@ -184,7 +184,7 @@ class _EpochHooks:
     save_due: Callable[[], bool] = lambda: False
     save: Callable[[int, Any, list[float]], None] | None = None
     on_progress: ProgressFn | None = None
-    total_steps: int = 0
+    position: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (done, total): steps, or seconds of the budget
 
 
 def _train_epoch(
@@ -233,7 +233,7 @@ def _train_epoch(
             rate = tokens / (time.perf_counter() - started)
             hooks.bar.update(loop.step, f"epoch {epoch}  ppl {math.exp(nll / tokens):.3f}  {rate:,.0f} tok/s")
         if hooks.on_progress is not None:
-            hooks.on_progress("train", loop.step, hooks.total_steps)
+            hooks.on_progress("train", *hooks.position())
         if hooks.out_of_time():
             complete = False
             break
@@ -360,7 +360,7 @@ def fit(
         save_due=lambda: time.perf_counter() - last_save >= every,
         save=save_mid if checkpoint_path and cfg.checkpoint_minutes else None,
         on_progress=on_progress,
-        total_steps=total_steps,
+        position=lambda: (loop.step, total_steps) if total_steps else (int(spent()), int(budget)),
     )
     bar = hooks.bar
     with bar.running():

@@ -187,7 +187,7 @@ def run_trials(
 ) -> list[dict[str, Any]]:
     """Run every trial (in this process, or on Dask workers) and write `trials.parquet` as they finish."""
     out = str(out_dir)
-    axes = _varying(configs)
+    axes = varying_options(configs)
     rows: list[dict[str, Any]] = []
 
     def done(row: dict[str, Any]) -> None:
@@ -221,7 +221,7 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def _varying(configs: list[LMRunConfig]) -> list[str]:
+def varying_options(configs: list[LMRunConfig]) -> list[str]:
     """Grid options whose value differs between the configs."""
     docs = [c.model_dump() for c in configs]
     return [k for k, (sec, field) in GRID_FIELDS.items() if len({str(d[sec][field]) for d in docs}) > 1]
