@@ -85,6 +85,7 @@ class FitResult:
     best_epoch: int | None = None
     steps: int = 0
     valid: PerplexityReport | None = None  # of the weights fit returns with, when this call measured them
+    first_step_s: float | None = None  # from the clock start to the first training step of this call
 
     @property
     def tokens_per_s(self) -> float:
@@ -185,6 +186,7 @@ class _EpochHooks:
     save: Callable[[int, Any, list[float]], None] | None = None
     on_progress: ProgressFn | None = None
     position: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (done, total): steps, or seconds of the budget
+    first_step: float | None = None  # perf_counter of this call's first step
 
 
 def _train_epoch(
@@ -209,6 +211,8 @@ def _train_epoch(
     started = time.perf_counter() - before
     for i, (X, Y) in enumerate(batches, start=skip + 1):
         X, Y = X.to(device), Y.to(device)
+        if hooks.first_step is None:
+            hooks.first_step = time.perf_counter()
         if state is None or cfg.iterator == "random":
             state = model.begin_state(X.shape[0], device)  # fresh zeros: first minibatch, or random sampling
         else:
@@ -407,4 +411,5 @@ def fit(
     if cfg.restore_best and best_model is not None and loop.best_epoch != final:
         model.load_state_dict(best_model)
         final = loop.best_epoch
-    return FitResult(history, stopped, loop.best_epoch, loop.step, reports.get(final) if final else None)
+    first = None if hooks.first_step is None else hooks.first_step - started
+    return FitResult(history, stopped, loop.best_epoch, loop.step, reports.get(final) if final else None, first)

@@ -72,6 +72,7 @@ class LMRunSummary:
     test_eval_tokens: int = 0
     valid_sampled: bool = False  # True: a fixed sample of the range, not all of it
     test_sampled: bool = False
+    first_step_s: float | None = None  # from the start (of the command, for the CLI) to the first step
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values."""
@@ -103,9 +104,14 @@ def train_lm(
     progress: bool = False,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_progress: ProgressFn | None = None,
+    clock_start: float | None = None,
 ) -> LMRunSummary:
-    """Train, evaluate and save one language model as `cfg` says; resume from a checkpoint if given."""
-    started = time.perf_counter()
+    """Train, evaluate and save one language model as `cfg` says; resume from a checkpoint if given.
+
+    The time budget counts from `clock_start` (a `time.perf_counter()` value; the CLI passes the
+    process start, so `--minutes` bounds the whole command), else from this call.
+    """
+    started = time.perf_counter() if clock_start is None else clock_start
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     saved = load_checkpoint(resume) if resume is not None else None
@@ -200,6 +206,7 @@ def train_lm(
         test_eval_tokens=test.n_tokens if test else 0,
         valid_sampled=plan.valid_sampled,
         test_sampled=plan.test_sampled,
+        first_step_s=result.first_step_s,
     )
     _write_metrics(Path(out_dir), model_dir, summary, result.history, valid, test)
     return summary
