@@ -17,7 +17,6 @@ import torch
 from torch import nn
 
 from seqpipe.batching import as_ids, eval_batches
-from seqpipe.models.amp import autocast
 from seqpipe.models.rnn_lm import state_rows
 from seqpipe.models.softmax import lm_nll
 
@@ -94,8 +93,7 @@ def evaluate_lm(
             elif tail:
                 rows = (state[0] if isinstance(state, tuple) else state).shape[model.state_batch_dim]
                 state = state_rows(state, model.state_batch_dim, slice(rows - 1, rows))
-            with autocast(device):
-                nll, state = lm_nll(model, x, state, y)
+            nll, state = lm_nll(model, x, state, y)  # float32 even on CUDA: perplexities stay exact
             target = y.T.reshape(-1)
             nll = nll.float()
             known = target != unk_id

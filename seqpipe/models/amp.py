@@ -1,7 +1,7 @@
 """Mixed precision: bf16 autocast on CUDA devices that support it, plain float32 everywhere else.
 
-Weights, optimizer state and checkpoints stay float32 (no GradScaler needed with bf16); losses and
-perplexities are summed in float32/float64.
+Training steps run under autocast; weights, optimizer state and checkpoints stay float32 (no GradScaler
+needed with bf16). Evaluation runs in float32, so perplexities are exact on every device.
 
 >>> autocast_dtype(torch.device("cpu")) is None
 True
