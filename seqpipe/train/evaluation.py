@@ -23,6 +23,7 @@ from seqpipe.train.config import LMTrainConfig
 from seqpipe.train.token_source import TokenSource, sample_windows, window_tokens
 
 VALID_SHARE, TEST_SHARE, SAFETY = 0.10, 0.20, 1.10
+EXIT_S = 1.0  # metrics files, the summary line and interpreter shutdown (torch) after the last evaluation
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def plan_evaluation(
     test_n = int(min(test_want, TEST_SHARE * budget * rate))
     valid = sample_windows(n_valid, valid_n) if n_valid > 1 else []
     test = sample_windows(n_test, test_n) if n_test > 1 else []
-    checkpoint_s = 0.3 + 4 * params * 4 / 200e6  # weights, best weights, two Adam moments at ~200 MB/s
+    checkpoint_s = 0.3 + 4 * params * 4 / 200e6 + EXIT_S  # weights, best weights, two Adam moments ~200 MB/s
     reserve = (window_tokens(valid) + window_tokens(test)) / rate * SAFETY + checkpoint_s if cfg.minutes else 0.0
     return EvalPlan(valid, test, valid_n < n_valid, test_n < n_test, reserve)
 
