@@ -140,6 +140,7 @@ def run_trial(
     row: dict[str, Any] = {"name": cfg.model_name, "config": json.dumps(cfg.model_dump(mode="json")),
                            "restarts": attempts - 1, "status": "ok", "reason": ""}
     started = time.perf_counter()
+    row["started_at"] = time.time()
     try:
         summary = train_lm(cfg, out_dir, resume=resume, on_epoch=on_epoch, on_progress=on_progress).to_dict()
         row.update({k: summary.get(k) for k in ("valid_ppl", "test_ppl", "tokens_per_s", "epochs", "stopped",
@@ -147,6 +148,7 @@ def run_trial(
     except (NonFiniteError, torch.OutOfMemoryError, RuntimeError, ValueError, OSError) as exc:
         row.update(status="failed", reason=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
     row["wall_s"] = time.perf_counter() - started
+    row["finished_at"] = time.time()
     atomic_write_text(model_dir / "trial.json", json.dumps(row))
     return row
 
