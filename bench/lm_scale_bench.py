@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import run_measured  # noqa: E402
+from common import run_measured
 
 PY = [sys.executable, "-m", "seqpipe"]
 
@@ -91,7 +91,7 @@ def grid(args: argparse.Namespace) -> None:
            "--embedding", "64", "--hidden", "128", "--min-freq", "5", "--optimizer", "adam",
            "--minutes", str(args.minutes), "--workers", "2", "--out", out, "--json", "--no-progress"]
     t0 = time.perf_counter()
-    m = run_measured(cmd, env={"OMP_NUM_THREADS": "1"})
+    run_measured(cmd, env={"OMP_NUM_THREADS": "1"})
     wall = time.perf_counter() - t0
     import pandas as pd
 

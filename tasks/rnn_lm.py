@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import time
+from pathlib import Path
+from typing import Any, ClassVar
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
@@ -22,7 +21,9 @@ class PrefectProgress:
     Training moves it from 0 to 90 % (steps, or seconds of the budget), the final evaluations to 100 %.
     """
 
-    SHARE = {"train": (0.0, 90.0), "valid": (90.0, 95.0), "test": (95.0, 100.0)}
+    SHARE: ClassVar[dict[str, tuple[float, float]]] = {
+        "train": (0.0, 90.0), "valid": (90.0, 95.0), "test": (95.0, 100.0)
+    }
 
     def __init__(self, description: str, every: float = 2.0) -> None:
         self.id = create_progress_artifact(progress=0.0, description=description)

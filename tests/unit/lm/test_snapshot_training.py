@@ -33,9 +33,9 @@ def test_the_stream_joins_lines_with_eos_and_remaps_to_frequency_order(tmp_path)
     # train counts: a 4, c 2, b 1, d 1 (ties alphabetical); e only in valid -> <unk>
     assert corpus.vocab.idx_to_token == ["<unk>", "</s>", "a", "c", "b", "d"]
     decode = lambda ids: [corpus.vocab.idx_to_token[i] for i in ids]
-    want = "b a c </s> a </s> c a a d </s>".split()
+    want = ["b", "a", "c", "</s>", "a", "</s>", "c", "a", "a", "d", "</s>"]
     assert decode(corpus.train.read(0, len(corpus.train))) == want
-    assert decode(corpus.valid.read(0, len(corpus.valid))) == "a <unk> </s> b </s>".split()
+    assert decode(corpus.valid.read(0, len(corpus.valid))) == ["a", "<unk>", "</s>", "b", "</s>"]
     for a, b in [(0, 11), (2, 5), (3, 4), (4, 9), (10, 11)]:  # any window, read or gathered
         assert decode(corpus.train.read(a, b)) == want[a:b]
         assert decode(corpus.train.gather(np.arange(a, b))) == want[a:b]

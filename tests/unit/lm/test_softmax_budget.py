@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import time
 
-import numpy as np
 import pytest
 import torch
 from lm_snapshots import big_snapshot, make_snapshot, pattern_lines
