@@ -86,7 +86,8 @@ def generate(
     finally:
         model.train(was_training)
     new = vocab.decode(out[len(ids) :])
-    return prefix + "".join(new) if unit == "char" else " ".join([prefix.strip(), *new])
+    new = ["\n" if t == "</s>" else t for t in new]  # the end-of-line token of snapshot-trained models
+    return prefix + "".join(new) if unit == "char" else " ".join([prefix.strip(), *new]).replace(" \n ", "\n")
 
 
 def load_model(

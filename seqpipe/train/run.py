@@ -199,7 +199,7 @@ def train_lm(
         device=str(device),
         wall_s=time.perf_counter() - started,
         tokens=corpus.sizes(),
-        oov=corpus.oov() if valid is None else {**corpus.oov(), "valid": valid.n_oov, **({"test": test.n_oov} if test else {})},
+        oov={**{k: r.n_oov for k, r in (("valid", valid), ("test", test)) if r}, **corpus.oov()},
         checkpoint=str(checkpoint),
         softmax="adaptive" if cutoffs else "full",
         valid_eval_tokens=valid.n_tokens if valid else 0,
