@@ -22,7 +22,6 @@ export OMP_WAIT_POLICY ?= PASSIVE
 
 PREFECT_PORT ?= 4200
 SERVER_API := http://127.0.0.1:$(PREFECT_PORT)/api
-export SEQPIPE_PROJECT_DIR := $(CURDIR)
 
 .PHONY: install run test bench clean server server-stop deploy worker serve
 

@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 
 from seqpipe.config import CorpusConfig, NgramConfig, TextConfig
-from tasks.corpus import count_ngrams
+from tasks.corpus import count_ngrams, publish_snapshot_diff
 
 
 @flow(name="corpus-stats", log_prints=True)
@@ -19,7 +19,8 @@ def corpus_stats(
     force: bool = False,
 ) -> dict[str, Any]:
     """Count uni/bi/tri-grams of the corpus (default: The Time Machine) and publish a snapshot."""
-    return count_ngrams(corpus, text, ngram, out, force)
+    summary = count_ngrams(corpus, text, ngram, out, force)
+    return {**summary, "diff": publish_snapshot_diff(summary)}
 
 
 if __name__ == "__main__":

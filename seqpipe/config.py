@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seqpipe.text.normalize import Normalize
+from seqpipe.text.split import parse_fractions
 from seqpipe.text.tokenize import TokenUnit
 
 Boundary = Literal["flat", "line", "document"]
@@ -56,7 +57,8 @@ class CorpusConfig(_Stage):
 
     sources: Sources = ("timemachine",)
     name: str | None = Field(None, description="corpus name in the output tree; derived from sources if unset")
-    binary_nul_fraction: float = Field(0.01, ge=0, le=1, description="skip files whose head has more NULs")
+    binary_invalid_fraction: float = Field(0.5, ge=0, le=1,
+                                           description="skip files whose head has a larger share of invalid UTF-8")
     max_line_bytes: int = Field(64 * 2**20, gt=0,
                                 description="longer lines are skipped and counted, never read whole")
 
@@ -71,6 +73,20 @@ class NgramConfig(_Stage):
     memory_limit: str = Field("4GiB", description="per local worker")
     buckets: int = Field(0, ge=0, description="w1-range buckets for the merge (0: chosen from the corpus size)")
     reuse_counts: bool = Field(True, description="cache per-partition counts so a refresh skips unchanged input")
+    split: tuple[float, ...] | None = Field(
+        None, description="train[,valid] fractions of the lines (rest test): also write lm/ counts and tokens/")
+    lm_order: int | None = Field(None, ge=1, le=5, description="highest order of the lm/ counts (default: max of orders)")
+    lm_boundary: Literal["line", "flat"] = Field(
+        "line", description="lm/ counts: line (<s> ... </s> per line, as lmplz) or flat (the training range is one sentence)")
+
+    @field_validator("split", mode="before")
+    @classmethod
+    def _split(cls, v: object) -> tuple[float, ...] | None:
+        if v is None or v == "" or v == "none":
+            return None
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = (float(v),)
+        return parse_fractions(v)  # type: ignore[arg-type]
 
     @field_validator("orders")
     @classmethod

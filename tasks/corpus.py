@@ -14,8 +14,10 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
+from seqpipe.ngrams import diff as snapshot_diff
 from seqpipe.ngrams import store
 from seqpipe.ngrams.dask_count import count_corpus
+from seqpipe.ngrams.history import previous_snapshot, triggered_by
 from seqpipe.parallel import dask_client
 
 
@@ -36,7 +38,7 @@ def count_ngrams(
         share = 50.0 * done / max(total, 1) + (50.0 if stage.startswith("merge") else 0.0)
         update_progress_artifact(progress_id, progress=share)
 
-    with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client:
+    with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client, triggered_by(_trigger()):
         result = count_corpus(corpus, text, ngram, out or settings.out, client, settings, on_progress, force)
     update_progress_artifact(progress_id, progress=100.0)
     if result.unchanged:
@@ -59,6 +61,34 @@ def count_ngrams(
             "totals": {str(n): t for n, t in result.totals.items()}, "vocab_size": manifest["vocab"]["size"],
             "skipped": result.skipped, "unchanged": result.unchanged, "changes": result.changes,
             "reused_partitions": result.reused_partitions, "counted_partitions": result.counted_partitions}
+
+
+def _trigger() -> str:
+    """`prefect:<flow>` plus the deployment's name when a deployment started the run (history's trigger)."""
+    from prefect.runtime import deployment, flow_run
+
+    name = f"prefect:{flow_run.flow_name or 'flow'}"
+    return f"{name} ({deployment.name})" if deployment.name else name
+
+
+@task(name="snapshot-diff", cache_policy=NO_CACHE)
+def publish_snapshot_diff(summary: dict[str, Any], k: int = 10) -> dict[str, Any] | None:
+    """Diff a newly published snapshot against the one it replaced; publish it as the `corpus-diff` artifact."""
+    logger = get_run_logger()
+    previous = None if summary["unchanged"] else previous_snapshot(summary["snapshot"])
+    if previous is None:
+        logger.info("no snapshot diff: nothing new was published or it is the corpus' first snapshot")
+        return None
+    reason = snapshot_diff.why_not_comparable(store.read_manifest(previous), store.read_manifest(summary["snapshot"]))
+    if reason:
+        logger.info("no snapshot diff against %s: %s", previous.name, reason)
+        return {"run_a": previous.name, "run_b": summary["run_id"], "skipped": reason}
+    found = snapshot_diff.diff_snapshots(previous, summary["snapshot"], k)
+    folder = snapshot_diff.write_diff(found)
+    create_markdown_artifact(key="corpus-diff", markdown=snapshot_diff.to_markdown(found, k),
+                             description=f"{found.corpus}: what changed since snapshot {previous.name}")
+    logger.info("snapshot diff: %s", folder)
+    return {**found.summary(), "folder": str(folder)}
 
 
 def _markdown(manifest: dict[str, Any], snapshot: str) -> str:

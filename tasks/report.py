@@ -26,7 +26,7 @@ from seqpipe.report.render import render_report
 REPORT_KEY = "seqpipe-report"
 LM_TABLE_KEY = "lm-perplexity"
 LINK_KEY = "report-link"
-STEPS = 8  # reading, figures, a few sample steps, writing: a rough scale for the progress bar
+STEPS = 8  # reading, figures, one step per model's samples, writing: a rough scale for the progress bar
 
 
 @task(name="render-report", cache_policy=NO_CACHE)  # reads files other stages rewrite; always re-render

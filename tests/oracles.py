@@ -40,3 +40,29 @@ def oracle_counts(
             match[gram] += 1
             docs.setdefault(gram, set()).add(stream[i][1])
     return match, Counter({g: len(d) for g, d in docs.items()})
+
+
+def oracle_lm_split(texts: list[str], normalize: str, unit: str, fractions: tuple[float, ...],
+                    lm_boundary: str, order: int) -> tuple[dict[str, list[list[str]]], Counter]:
+    """(token lines per split, k-gram Counter of the padded training sentences) for `stats --split`.
+
+    Lines of all texts in order; cut at int(fraction * lines); markers in the text read as whitespace;
+    empty lines dropped after the cut; `<s> ... </s>` per line ("line") or around the whole range ("flat").
+    """
+    lines = [normalize_line(line, normalize) for raw in texts if raw for line in oracle_lines(raw)]
+    cut1 = int(fractions[0] * len(lines))
+    cut2 = int((fractions[0] + (fractions[1] if len(fractions) > 1 else 0.0)) * len(lines))
+    markers = {"<unk>", "<s>", "</s>"}
+    splits: dict[str, list[list[str]]] = {}
+    for name, part in (("train", lines[:cut1]), ("valid", lines[cut1:cut2]), ("test", lines[cut2:])):
+        toks = [[t for t in tokenize_line(line, unit) if t not in markers] for line in part]
+        splits[name] = [t for t in toks if t]
+    if lm_boundary == "flat":
+        sentences = [["<s>", *(t for line in splits["train"] for t in line), "</s>"]]
+    else:
+        sentences = [["<s>", *line, "</s>"] for line in splits["train"]]
+    grams: Counter = Counter()
+    for s in sentences:
+        for i in range(len(s) - order + 1):
+            grams[tuple(s[i : i + order])] += 1
+    return splits, grams

@@ -21,13 +21,15 @@ app = typer.Typer(
 )
 
 # Registration order is the order `seqpipe --help` lists the commands.
+from seqpipe.cli import diff as _diff
 from seqpipe.cli import forecast as _forecast
 from seqpipe.cli import lm as _lm
 from seqpipe.cli import report as _report
+from seqpipe.cli import runs as _runs
 from seqpipe.cli import stats as _stats
 from seqpipe.cli import train_lm as _train_lm
 
-for _module in (_stats, _lm, _train_lm, _forecast, _report):
+for _module in (_stats, _diff, _lm, _train_lm, _forecast, _report, _runs):
     _module.register(app)
 
 

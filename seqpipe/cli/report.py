@@ -21,7 +21,7 @@ err = Console(stderr=True)
 def report(
     run_dir: Annotated[Path, typer.Argument(help="a run folder: <out>/runs/<run_id>")],
     samples: Annotated[bool, typer.Option("--samples/--no-samples",
-                                          help="generate text from every model (re-estimates n-gram models)")] = True,
+                                          help="show the text each model saved (samples.json)")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary line before the path")] = False,
 ) -> None:
     """Render the run's report from its files; the last line printed is the report.html path."""

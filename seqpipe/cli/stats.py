@@ -20,6 +20,7 @@ from seqpipe.config import (
 )
 from seqpipe.ngrams import store
 from seqpipe.ngrams.dask_count import count_corpus
+from seqpipe.ngrams.history import triggered_by
 from seqpipe.parallel import dask_client
 
 err = Console(stderr=True)
@@ -38,6 +39,10 @@ def stats(
     workers: Annotated[int, typer.Option(help="local Dask worker processes (0: in this process)")] = 2,
     memory_limit: Annotated[str, typer.Option(help="memory limit per local worker")] = "4GiB",
     max_line_bytes: Annotated[str, typer.Option(help="longer lines are skipped and reported")] = "64MiB",
+    split: Annotated[str | None, typer.Option(
+        help="train[,valid] fractions of the lines, e.g. 0.9 or 0.9,0.05: also write lm/ counts and tokens/")] = None,
+    lm_boundary: Annotated[str, typer.Option(
+        help="lm/ counts: line (<s> ... </s> per line, as lmplz) | flat (the training range is one sentence)")] = "line",
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary line before the path")] = False,
 ) -> None:
     """Count n-grams of a corpus and publish a snapshot; the last line printed is its path."""
@@ -50,7 +55,7 @@ def stats(
     corpus = CorpusConfig(sources=tuple(sources), name=name, max_line_bytes=parse_size(max_line_bytes))
     text = TextConfig.model_validate({"normalize": normalize, "tokens": tokens, "boundary": boundary})
     ngram = NgramConfig(orders=parse_int_list(orders), min_freq=min_freq, blocksize=parse_size(blocksize),
-                        workers=workers, memory_limit=memory_limit)
+                        workers=workers, memory_limit=memory_limit, split=split, lm_boundary=lm_boundary)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:  # no stray lines in logs
         tasks: dict[str, int] = {}
@@ -60,7 +65,7 @@ def stats(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client:
+        with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client, triggered_by("cli"):
             result = count_corpus(corpus, text, ngram, out or settings.out, client, settings, on_progress)
     for s in result.skipped:
         err.print(f"skipped {s['uri']}: {s['reason']}", markup=False, soft_wrap=True)  # one line per file

@@ -1,8 +1,9 @@
-"""Decode corpus files into lines: BOMs, UTF-16, invalid bytes (counted), binary files (skipped).
+"""Decode corpus files into lines: BOMs, UTF-16/32, invalid bytes (counted), binary files (skipped).
 
 Every reader yields the same lines for the same text whatever its encoding or line ends:
-UTF-8 (with or without BOM) and UTF-16 with BOM; LF, CRLF and CR line ends. Invalid UTF-8 bytes
-become U+FFFD, one per byte, and are counted.
+UTF-8 (with or without BOM) and UTF-16/UTF-32 with BOM; LF, CRLF and CR line ends. Invalid UTF-8 bytes
+become U+FFFD, one per byte, and are counted. A file is binary as git decides it (a NUL in the first
+8,000 bytes, unless a BOM says UTF-16/32), or when most of those bytes are not UTF-8.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from seqpipe.corpus.errors import CorpusError
 from seqpipe.corpus.sources import InputFile, expand_sources
 from seqpipe.text.normalize import Normalize, normalize_line
 
-SNIFF_BYTES = 8192
+SNIFF_BYTES = 8000  # git's `buffer_is_binary` looks at this many bytes for a NUL
+_WIDE_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_WIDE = ("utf-16", "utf-32")
 _BINARY_MAGIC = {
     b"\x89PNG": "PNG image",
     b"\xff\xd8\xff": "JPEG image",
@@ -52,7 +58,7 @@ codecs.register_error("seqpipe-count", _count_and_replace)
 class FileInfo:
     """What sniffing a file's head found: its encoding, or why it is skipped."""
 
-    encoding: str  # "utf-8", "utf-8-sig", "utf-16"
+    encoding: str  # "utf-8", "utf-8-sig", "utf-16", "utf-32"
     skip_reason: str | None = None
 
     @property
@@ -66,23 +72,37 @@ def open_binary(f: InputFile):
     return fsspec.open(f.uri, "rb", compression=f.compression).open()
 
 
-def sniff(f: InputFile, nul_fraction: float = 0.01) -> FileInfo:
-    """Look at the first bytes: BOM, magic numbers of binary formats, NUL density."""
+def sniff(f: InputFile, invalid_fraction: float = 0.5) -> FileInfo:
+    """Look at the first 8,000 bytes: BOM, magic numbers, a NUL (git's rule), the share of invalid UTF-8."""
     try:
         with open_binary(f) as fh:
             head = fh.read(SNIFF_BYTES)
     except (EOFError, OSError, ValueError) as exc:
         return FileInfo("utf-8", f"unreadable ({type(exc).__name__}: {exc})")
-    if head.startswith(codecs.BOM_UTF8):
-        return FileInfo("utf-8-sig")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return FileInfo("utf-16")
+    for bom, encoding in _WIDE_BOMS:
+        if head.startswith(bom):
+            return FileInfo(encoding)
     for magic, what in _BINARY_MAGIC.items():
         if head.startswith(magic):
             return FileInfo("utf-8", f"binary ({what})")
-    if head and head.count(0) / len(head) > nul_fraction:
-        return FileInfo("utf-8", f"binary ({head.count(0)} NUL bytes in the first {len(head)})")
-    return FileInfo("utf-8")
+    nul = head.find(0)
+    if nul >= 0:
+        return FileInfo("utf-8", f"binary (NUL byte at offset {nul:,} of the first {len(head):,})")
+    bad = invalid_utf8(head)
+    if head and bad / len(head) > invalid_fraction:
+        return FileInfo("utf-8", f"binary ({bad:,} of the first {len(head):,} bytes are not UTF-8)")
+    return FileInfo("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8")
+
+
+def invalid_utf8(sample: bytes) -> int:
+    """Invalid UTF-8 bytes in a sample that may end inside a character (that character is not counted).
+
+    >>> invalid_utf8(b"ok \\xff\\xfe caf\\xc3")
+    2
+    """
+    _counter.bad = 0
+    codecs.getincrementaldecoder("utf-8")(errors="seqpipe-count").decode(sample, final=False)
+    return _counter.bad
 
 
 def decode(data: bytes, encoding: str) -> tuple[str, int]:
@@ -147,16 +167,16 @@ def read_text(f: InputFile, info: FileInfo, start: int = 0, end: int | None = No
         encoding = info.encoding if start == 0 else "utf-8"
         chunk = max(1, min(_CHUNK_BYTES, max_line_bytes))
         raw = _chunks(fh, chunk, None if stop is None else stop - begin)
-        if encoding == "utf-16":
+        if encoding in _WIDE:
             _counter.bad = 0
-            raw = _as_utf8(raw, "utf-16")
+            raw = _as_utf8(raw, encoding)
         kept = _KeptLines(max_line_bytes)
         for c in raw:
             kept.feed(c)
-        converted_bad = getattr(_counter, "bad", 0) if encoding == "utf-16" else 0
+        converted_bad = getattr(_counter, "bad", 0) if encoding in _WIDE else 0
     data = kept.result()
-    text, bad = decode(data, "utf-8" if encoding == "utf-16" else encoding)
-    if encoding == "utf-16":
+    text, bad = decode(data, "utf-8" if encoding in _WIDE else encoding)
+    if encoding in _WIDE:
         text = text.removeprefix("\ufeff")
     return RangeText(split_lines(text), bad + converted_bad, kept.long_lines, kept.long_line_bytes)
 

@@ -83,11 +83,19 @@ def write_split(snapshot: str | Path, split: str, ids: np.ndarray, offsets: np.n
     """Write one split's arrays (each atomically) under `<snapshot>/tokens/<split>/`."""
     if split not in SPLITS:
         raise ValueError(f"split {split!r}: one of {', '.join(SPLITS)}")
-    folder = Path(snapshot) / TOKENS_DIR / split
-    folder.mkdir(parents=True, exist_ok=True)
     for name, arr in (("ids.npy", ids), ("offsets.npy", np.asarray(offsets, np.int64))):
-        with atomic_path(folder / name) as tmp, open(tmp, "wb") as fh:
-            np.save(fh, arr)
+        _save(Path(snapshot) / TOKENS_DIR / split / name, arr)
+
+
+def write_offsets(snapshot: str | Path, split: str, offsets: np.ndarray) -> None:
+    """Write one split's line offsets (int64, lines + 1 entries), atomically."""
+    _save(Path(snapshot) / TOKENS_DIR / split / "offsets.npy", np.asarray(offsets, np.int64))
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, arr)
 
 
 def open_ids_writer(snapshot: str | Path, split: str, n_tokens: int, dtype: np.dtype) -> np.memmap:

@@ -13,7 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from seqpipe.series.windows import Split, Transform, history_windows
+from seqpipe.models.windows import history_windows
+from seqpipe.series.windows import Split, Transform
 
 
 class Forecaster(Protocol):

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqpipe.series.windows import history_windows
+from seqpipe.models.windows import history_windows
 
 
 class ARWindowModel(nn.Module):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqpipe.series.windows import history_windows
+from seqpipe.models.windows import history_windows
 
 CellType = Literal["rnn", "gru"]
 

@@ -18,7 +18,7 @@ from seqpipe.corpus.partition import Partition
 from seqpipe.corpus.reader import DEFAULT_MAX_LINE_BYTES, FileInfo, read_text
 from seqpipe.corpus.sources import InputFile
 from seqpipe.ngrams.keys import count_rows
-from seqpipe.text.normalize import d2l_words_from_bytes, normalize_line
+from seqpipe.text.normalize import d2l_word_ids, normalize_line
 from seqpipe.text.tokenize import tokenize_line
 
 
@@ -58,23 +58,54 @@ class PartitionSummary:
 
 
 @dataclass
+class LineTokens:
+    """A partition's tokens line by line, for the split-aware LM outputs (`stats --split`)."""
+
+    ids: np.ndarray  # int32 local ids of every token, in order
+    lengths: np.ndarray  # int64 tokens of every line read (empty lines included: the split cuts by lines)
+
+
+@dataclass
 class PartitionCounts:
     """A partition's full result: the summary plus n-gram rows per order in local ids."""
 
     summary: PartitionSummary
     # order -> (columns of local ids, match_count, file of the first token); unique per (ngram, file)
     rows: dict[int, tuple[list[np.ndarray], np.ndarray, np.ndarray]]
+    lines: LineTokens | None = None
+
+
+@dataclass
+class Tokenized:
+    """A partition's tokens as local ids, with per token its segment id and file index."""
+
+    ids: np.ndarray  # int32, first-occurrence order
+    uniques: np.ndarray  # object array: local id -> token
+    segments: np.ndarray
+    file_of_token: np.ndarray
+    stats: dict[int, FileStats]
+
+
+def _fast_d2l(text: TextConfig) -> bool:
+    """The book's word tokens across lines: one vectorized pass over the block's bytes."""
+    return text.boundary != "line" and text.tokens == "word" and text.normalize == "d2l"
 
 
 def tokenize_partition(
     partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
-    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
-) -> tuple[list[str], np.ndarray, np.ndarray, dict[int, FileStats]]:
-    """Tokens of a partition with, per token, its segment id and file index (over-long lines skipped)."""
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, line_lengths: list[int] | None = None,
+) -> Tokenized:
+    """Tokens of a partition as ids, with their segments and files (over-long lines skipped).
+
+    When `line_lengths` is a list, the number of tokens of every line read is appended to it.
+    """
     tokens: list[str] = []
     seg_lengths: list[int] = []
     seg_files: list[int] = []
     stats: dict[int, FileStats] = {}
+    per_line = line_lengths is not None
+    fast = _fast_d2l(text)
+    blocks: list[list[str]] = []
     for piece in partition.pieces:
         f, info = files[piece.file_index], infos[piece.file_index]
         got = read_text(f, info, piece.start, piece.end, max_line_bytes)
@@ -84,30 +115,47 @@ def tokenize_partition(
         fstats.bad_bytes += got.bad_bytes
         fstats.long_lines += got.long_lines
         fstats.long_line_bytes += got.long_line_bytes
+        seg_files.append(piece.file_index)  # one segment per piece unless boundary == "line" (reset below)
+        if fast:
+            blocks.append(lines)
+            continue
         before = len(tokens)
-        if text.boundary != "line" and text.tokens == "word" and text.normalize == "d2l":
-            tokens.extend(d2l_words_from_bytes("\n".join(lines).encode("utf-8", "surrogatepass")))
-        elif text.boundary != "line" and text.tokens == "word":
+        if text.boundary != "line" and text.tokens == "word" and not per_line:
             # whitespace separates words whatever the line breaks: normalize the block in one call
             tokens.extend(tokenize_line(normalize_line("\n".join(lines), text.normalize), "word"))
         else:
+            if text.boundary == "line":
+                seg_files.pop()
             for line in lines:
                 line_tokens = tokenize_line(normalize_line(line, text.normalize), text.tokens)
                 tokens.extend(line_tokens)
+                if per_line:
+                    line_lengths.append(len(line_tokens))  # type: ignore[union-attr]
                 if text.boundary == "line":
                     seg_lengths.append(len(line_tokens))
                     seg_files.append(piece.file_index)
         fstats.tokens += len(tokens) - before
         if text.boundary != "line":
             seg_lengths.append(len(tokens) - before)
-            seg_files.append(piece.file_index)
+    if fast:
+        ids, uniques, per_line_counts = d2l_word_ids([line for block in blocks for line in block])
+        line_ends = np.cumsum([0, *(len(block) for block in blocks)])
+        per_piece = np.diff(np.concatenate([[0], np.cumsum(per_line_counts)])[line_ends])
+        for index, n in zip(seg_files, per_piece.tolist()):
+            stats[index].tokens += n
+            seg_lengths.append(n)
+        if per_line:
+            line_lengths.extend(per_line_counts.tolist())  # type: ignore[union-attr]
+    else:
+        codes, uniques = pd.factorize(pd.Series(tokens, dtype=object), sort=False)
+        ids, uniques = codes.astype(np.int32), np.asarray(uniques, dtype=object)
     lengths = np.asarray(seg_lengths, dtype=np.int64)
     if text.boundary == "flat":
-        segments = np.zeros(len(tokens), dtype=np.int32)
+        segments = np.zeros(len(ids), dtype=np.int32)
     else:
         segments = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
     file_of_token = np.repeat(np.asarray(seg_files, dtype=np.int32), lengths)
-    return tokens, segments, file_of_token, stats
+    return Tokenized(ids, uniques, segments, file_of_token, stats)
 
 
 def count_partition(
@@ -117,13 +165,15 @@ def count_partition(
     text: TextConfig,
     orders: tuple[int, ...],
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    with_lines: bool = False,
 ) -> PartitionCounts:
-    """Count every order's n-grams inside one partition (nothing that crosses its edges)."""
-    tokens, segments, file_of_token, stats = tokenize_partition(partition, files, infos, text, max_line_bytes)
-    codes, uniques = pd.factorize(pd.Series(tokens, dtype=object), sort=False)
-    if len(uniques) and isinstance(uniques[0], bytes):  # the d2l fast path tokenizes ASCII bytes
-        uniques = np.array([u.decode("ascii") for u in uniques], dtype=object)
-    ids = codes.astype(np.int32)
+    """Count every order's n-grams inside one partition (nothing that crosses its edges).
+
+    `with_lines` also keeps the token ids line by line (`PartitionCounts.lines`) for the LM split.
+    """
+    line_lengths: list[int] | None = [] if with_lines else None
+    tok = tokenize_partition(partition, files, infos, text, max_line_bytes, line_lengths)
+    ids, uniques, segments, file_of_token = tok.ids, tok.uniques, tok.segments, tok.file_of_token
     radix = max(len(uniques), 1)
     # the file rides along as an extra key column so rows stay unique per (ngram, file) for doc_count
     local_files = np.unique(np.fromiter((p.file_index for p in partition.pieces), dtype=np.int32))
@@ -149,19 +199,15 @@ def count_partition(
     keep = max(orders) - 1
     summary = PartitionSummary(
         index=partition.index,
-        uniques=np.asarray(uniques, dtype=object),
+        uniques=uniques,
         unigram_counts=np.bincount(ids, minlength=len(uniques)).astype(np.int64),
-        head=_as_str(tokens[:keep]),
-        tail=_as_str(tokens[-keep:]) if keep else [],
+        head=uniques[ids[:keep]].tolist(),
+        tail=uniques[ids[max(len(ids) - keep, 0):]].tolist() if keep else [],
         head_files=file_of_token[:keep].tolist(),
-        tail_files=file_of_token[-keep:].tolist() if keep else [],
-        n_tokens=len(tokens),
+        tail_files=file_of_token[max(len(ids) - keep, 0):].tolist() if keep else [],
+        n_tokens=len(ids),
         continues_file=partition.pieces[0].continues_file,
-        file_stats=stats,
+        file_stats=tok.stats,
     )
-    return PartitionCounts(summary, rows)
-
-
-
-def _as_str(tokens: list) -> list[str]:
-    return [t.decode("ascii") if isinstance(t, bytes) else t for t in tokens]
+    lines = LineTokens(ids, np.asarray(line_lengths, np.int64)) if line_lengths is not None else None
+    return PartitionCounts(summary, rows, lines)

@@ -27,7 +27,7 @@ from seqpipe.corpus.partition import Partition, plan_partitions
 from seqpipe.corpus.reader import FileInfo, content_hash, sniff
 from seqpipe.corpus.sources import InputFile, corpus_name, expand_sources
 from seqpipe.io import new_run_id
-from seqpipe.ngrams import merge, partition_cache, store
+from seqpipe.ngrams import lm_split, merge, partition_cache, store
 from seqpipe.ngrams.count import FileStats, PartitionCounts, count_partition
 from seqpipe.ngrams.manifest import write_snapshot_files
 from seqpipe.parallel import InlineClient, as_completed
@@ -72,7 +72,7 @@ def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None,
     files = expand_sources(list(corpus.sources), settings)
     infos, hashes = [], []
     for f in files:
-        info = sniff(f, corpus.binary_nul_fraction)
+        info = sniff(f, corpus.binary_invalid_fraction)
         if info.skip_reason is None and f.size == 0:
             info = FileInfo(info.encoding, "empty file")
         infos.append(info)
@@ -91,14 +91,14 @@ def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None,
 
 def _counted(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
              orders: tuple[int, ...], cache_file: str | None,
-             max_line_bytes: int) -> tuple[PartitionCounts, bool]:
+             max_line_bytes: int, with_lines: bool = False) -> tuple[PartitionCounts, bool]:
     """Counts of one partition from the cache when there, else counted (and cached); (counts, reused)."""
     if cache_file:
         cached = partition_cache.load(Path(cache_file), partition)
         if cached is not None:
             return cached, True
     try:
-        counts = count_partition(partition, files, infos, text, orders, max_line_bytes)
+        counts = count_partition(partition, files, infos, text, orders, max_line_bytes, with_lines)
     except (OSError, EOFError) as exc:  # a truncated .gz, a file that vanished or lost its permissions
         uris = ", ".join(files[p.file_index].uri for p in partition.pieces)
         raise CorpusError(f"{uris}: cannot be read ({type(exc).__name__}: {exc})") from None
@@ -174,12 +174,13 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     files, infos = inputs.files, inputs.infos
     partitions = plan_partitions(files, infos, ngram.blocksize)
     cache_dir = cdir / "partition-cache"
-    keys = [partition_cache.cache_key(p, inputs.hashes, text, ngram.orders, max_line_bytes)
+    with_lines = ngram.split is not None
+    keys = [partition_cache.cache_key(p, inputs.hashes, text, ngram.orders, max_line_bytes, with_lines)
             for p in partitions]
     t = time.perf_counter()
     counted = [
         client.submit(_counted, p, files, infos, text, ngram.orders,
-                      str(cache_dir / f"{k}.npz") if ngram.reuse_counts else None, max_line_bytes,
+                      str(cache_dir / f"{k}.npz") if ngram.reuse_counts else None, max_line_bytes, with_lines,
                       retries=1, key=f"count-{run_id}-{p.index}")
         for p, k in zip(partitions, keys)
     ]
@@ -219,8 +220,16 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     for done, _ in enumerate(as_completed(client, merged), start=1):
         progress("merge and write", done, len(merged))
     buckets = _gather(client, merged, explain)
-    del counted, counts, remapped  # release worker memory before the rest
+    del remapped
     timings["merge"] = time.perf_counter() - t
+    sections: dict[str, Any] = {}
+    if ngram.split is not None:
+        t = time.perf_counter()
+        sections = lm_split.write_split_outputs(
+            client, counts, list(summaries), vocab, ngram.split, ngram.lm_boundary, ngram.lm_order or max(ngram.orders),
+            n_buckets, staging, run_id, progress, lambda futures: _gather(client, futures, explain))
+        timings["split"] = time.perf_counter() - t
+    del counted, counts  # release worker memory before the rest
 
     t = time.perf_counter()
     file_stats: dict[int, FileStats] = {}
@@ -230,7 +239,7 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     totals = write_snapshot_files(
         staging, run_id=run_id, corpus=name, config=config, files=files, infos=infos, hashes=inputs.hashes,
         file_stats=file_stats, vocab=vocab, min_freq=ngram.min_freq, buckets=buckets, partitions=len(partitions),
-        timings=timings, reused_partitions=sum(reused),
+        timings=timings, reused_partitions=sum(reused), sections=sections,
     )
     if ngram.reuse_counts:
         partition_cache.prune(cache_dir, set(keys))

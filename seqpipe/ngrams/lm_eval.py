@@ -17,10 +17,16 @@ import numpy as np
 from seqpipe.corpus import load_lines
 from seqpipe.io import update_run_metrics, write_json
 from seqpipe.ngrams.arpa import write_arpa
+from seqpipe.ngrams.generate import generate
 from seqpipe.ngrams.lm import KneserNeyLM, NgramLM, estimate
 from seqpipe.ngrams.lm_config import NgramLMConfig
 from seqpipe.ngrams.lm_counts import BOS_ID, UNK_ID, count_ngrams, encode_eval
+from seqpipe.samples import Sample, training_prefix, write_samples
 from seqpipe.text.split import split_lines
+from seqpipe.text.tokenize import tokenize_line
+
+SAMPLE_SEEDS = (0, 1, 2)
+SAMPLE_TOKENS = 20
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class LMRun:
     test: Perplexity
     valid: Perplexity | None
     split: dict[str, dict[str, int]] = field(default_factory=dict)  # lines and tokens per split
+    prefix: str = ""  # the first words of the training text: where samples start
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures (an infinite perplexity is written as null: see zero_prob_tokens)."""
@@ -123,16 +130,29 @@ def run_lm(sources: str | Sequence[str], config: NgramLMConfig) -> LMRun:
     sizes = {"train": {"lines": len(parts.train), "tokens": counts.tokens}, "test": _size(parts.test, test)}
     if valid is not None:
         sizes["valid"] = _size(parts.valid, valid)
-    return LMRun(config, names, model, test, valid, sizes)
+    prefix = training_prefix("\n".join(parts.train[:200]), config.tokens)
+    return LMRun(config, names, model, test, valid, sizes, prefix)
 
 
 def _size(lines: Sequence[str], p: Perplexity) -> dict[str, int]:
     return {"lines": len(lines), "tokens": p.tokens - p.lines}  # every sentence adds one </s>
 
 
+def lm_samples(run: LMRun, seeds: Sequence[int] = SAMPLE_SEEDS, max_tokens: int = SAMPLE_TOKENS) -> list[Sample]:
+    """Seeded sentences from the model, each continuing the first words of its training text."""
+    unit = run.config.tokens
+    start = tokenize_line(run.prefix, unit)
+    out = []
+    for seed in seeds:
+        new = generate(run.model, start, max_tokens=max_tokens, seed=seed)[len(start):]
+        text = " ".join([run.prefix, *new]).lstrip() if unit == "word" else run.prefix + "".join(new)
+        out.append(Sample(f"sampled, seed {seed}, to </s> or {max_tokens} tokens", run.prefix, text))
+    return out
+
+
 def save_run(run: LMRun, out_dir: str | Path) -> dict[str, Any]:
-    """Write `models/ngram-<smoothing>-o<order>/{metrics.json, lm.arpa}` and the run's `metrics.json`
-    entry under the key "ngram_lm"; return the summary with the paths written."""
+    """Write `models/ngram-<smoothing>-o<order>/{metrics.json, samples.json, lm.arpa}` and the run's
+    `metrics.json` entry under the key "ngram_lm"; return the summary with the paths written."""
     out = Path(out_dir)
     # word models keep the short name; char models say so, so both can share a run folder
     suffix = "" if run.config.tokens == "word" else f"-{run.config.tokens}"
@@ -141,6 +161,7 @@ def save_run(run: LMRun, out_dir: str | Path) -> dict[str, Any]:
     summary = {"name": name, **run.summary(), "config": run.config.model_dump(mode="json")}
     if isinstance(run.model, KneserNeyLM) and run.config.tokens == "word":
         summary["arpa"] = str(write_arpa(run.model, folder / "lm.arpa"))
+    summary["samples"] = str(write_samples(folder, lm_samples(run)))
     summary["metrics"] = str(write_json(folder / "metrics.json", summary, kind="ngram-lm-metrics"))
     update_run_metrics(out, "ngram_lm", summary, name)
     return summary

@@ -33,6 +33,7 @@ def write_snapshot_files(
     partitions: int,
     timings: dict[str, float],
     reused_partitions: int = 0,
+    sections: dict[str, Any] | None = None,
 ) -> dict[int, dict[str, int]]:
     """Write vocab, Zipf plot and manifest into the staging folder; return totals per order."""
     book_vocab = Vocab.from_counts(
@@ -97,6 +98,7 @@ def write_snapshot_files(
                       "ngrams": {str(n): sorted(Path(b.path).relative_to(staging).as_posix() for b in buckets if b.order == n)
                                  for n in orders}},
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
+            **(sections or {}),
         },
         kind="ngram-snapshot",
     )

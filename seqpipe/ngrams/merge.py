@@ -30,6 +30,7 @@ class GlobalVocab:
     alpha_tokens: np.ndarray  # object array, sorted: global id -> token
     by_frequency: pd.DataFrame  # token, match_count, in d2l vocab order (count desc, first occurrence)
     mappings: list[np.ndarray]  # per partition: local id -> global id
+    first_rank: np.ndarray | None = None  # global id -> rank of its first occurrence in corpus order
 
     @property
     def size(self) -> int:
@@ -56,7 +57,10 @@ def build_global_vocab(summaries: list[PartitionSummary]) -> GlobalVocab:
     alpha_tokens = np.sort(merged["token"].to_numpy(dtype=object))
     index = pd.Index(alpha_tokens)
     mappings = [index.get_indexer(s.uniques).astype(np.int32) for s in summaries]
-    return GlobalVocab(alpha_tokens, merged[["token", "match_count"]].reset_index(drop=True), mappings)
+    first_rank = np.empty(len(alpha_tokens), np.int64)
+    by_first = merged.sort_values("first", kind="stable")["token"].to_numpy(dtype=object)
+    first_rank[index.get_indexer(by_first)] = np.arange(len(by_first))
+    return GlobalVocab(alpha_tokens, merged[["token", "match_count"]].reset_index(drop=True), mappings, first_rank)
 
 
 def cross_partition_rows(

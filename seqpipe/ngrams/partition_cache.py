@@ -19,14 +19,16 @@ from seqpipe import SCHEMA_VERSION
 from seqpipe.config import TextConfig
 from seqpipe.corpus.partition import Partition
 from seqpipe.io import atomic_path
-from seqpipe.ngrams.count import FileStats, PartitionCounts, PartitionSummary
+from seqpipe.ngrams.count import FileStats, LineTokens, PartitionCounts, PartitionSummary
 
 
 def cache_key(partition: Partition, hashes: list[str], text: TextConfig, orders: tuple[int, ...],
-              max_line_bytes: int | None = None) -> str:
+              max_line_bytes: int | None = None, with_lines: bool = False) -> str:
     """A content key for a partition's counts (the line limit decides which lines count)."""
     parts = [(hashes[p.file_index], p.start, p.end) for p in partition.pieces]
     limit = [] if max_line_bytes is None else [max_line_bytes]
+    if with_lines:  # entries that also hold the ids line by line (`stats --split`)
+        limit.append("lines")
     payload = json.dumps([SCHEMA_VERSION, parts, text.model_dump(), list(orders), *limit])
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
@@ -74,6 +76,8 @@ def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:
         arrays[f"n{n}_count"] = match
         arrays[f"n{n}_file"] = np.array([local[f] for f in row_files.tolist()], dtype=np.int32) \
             if len(local) > 1 else np.zeros(len(match), np.int32)
+    if counts.lines is not None:
+        arrays["line_ids"], arrays["line_lengths"] = counts.lines.ids, counts.lines.lengths
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
 
@@ -101,7 +105,8 @@ def load(path: Path, partition: Partition) -> PartitionCounts | None:
     rows = {}
     for n in meta["orders"]:
         rows[n] = ([data[f"n{n}_c{i}"] for i in range(n)], data[f"n{n}_count"], files[data[f"n{n}_file"]])
-    return PartitionCounts(summary, rows)
+    lines = LineTokens(data["line_ids"], data["line_lengths"]) if "line_ids" in data.files else None
+    return PartitionCounts(summary, rows, lines)
 
 
 def prune(folder: Path, keep: set[str]) -> int:

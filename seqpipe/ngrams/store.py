@@ -5,6 +5,7 @@ Layout under the output root::
     corpus/<name>/snapshots/<run_id>/{_manifest.json, vocab.parquet, zipf.png, ngrams/n=K/part-*.parquet}
     corpus/<name>/LATEST        one line: the run id of the newest complete snapshot
     corpus/<name>/.lock         held while a run writes this corpus
+    corpus/<name>/history.parquet   one row per published snapshot (see `history`)
 
 A run writes everything into `snapshots/.staging-<run_id>/`, renames it to `snapshots/<run_id>`
 (atomic on one filesystem), then replaces `LATEST` atomically. A crash at any point leaves the
@@ -33,6 +34,7 @@ import pyarrow.dataset as ds
 
 from seqpipe.corpus.errors import CorpusError
 from seqpipe.io import atomic_write_text
+from seqpipe.ngrams import history
 
 STAGING_PREFIX = ".staging-"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -62,7 +64,7 @@ def ensure_inside(root: str | Path, path: str | Path) -> None:
 def corpus_lock(cdir: Path) -> Iterator[None]:
     """Hold the corpus' write lock, or fail at once naming the lock if another run holds it."""
     cdir.mkdir(parents=True, exist_ok=True)
-    for member in ("LATEST", "snapshots", "partition-cache"):
+    for member in ("LATEST", "snapshots", "partition-cache", "history.parquet"):
         ensure_inside(cdir, cdir / member)
     if os.path.islink(cdir / ".lock"):  # filelock 3.x opens it with O_TRUNC: that would empty the target
         raise CorpusError(f"{cdir / '.lock'} is a symlink; remove it (refusing to write through it)")
@@ -86,9 +88,10 @@ def clean_staging(cdir: Path) -> list[str]:
             if entry.name.startswith(STAGING_PREFIX):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry.name)
-    for entry in cdir.glob(".LATEST.*.tmp"):  # a kill between writing and renaming LATEST's temp file
-        entry.unlink(missing_ok=True)
-        removed.append(entry.name)
+    for pattern in (".LATEST.*.tmp", ".history.parquet.*.tmp"):  # a kill between writing and renaming a temp file
+        for entry in cdir.glob(pattern):
+            entry.unlink(missing_ok=True)
+            removed.append(entry.name)
     return removed
 
 
@@ -100,10 +103,13 @@ def staging_dir(cdir: Path, run_id: str) -> Path:
 
 
 def publish(cdir: Path, staging: Path, run_id: str) -> Path:
-    """Move a complete staging folder into place and point `LATEST` at it."""
+    """Move a complete staging folder into place, point `LATEST` at it, and add its row to the history."""
+    previous = (cdir / "LATEST").read_text().strip() if (cdir / "LATEST").is_file() else None
+    history.write_published(staging, run_id, previous)  # inside the snapshot: published with it, atomically
     final = cdir / "snapshots" / run_id
     os.rename(staging, final)
     atomic_write_text(cdir / "LATEST", run_id + "\n")
+    history.record(cdir)
     return final
 
 

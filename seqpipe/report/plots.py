@@ -47,10 +47,11 @@ class Figures:
     curves: Figure | None = None
     ngram_orders: Figure | None = None
     series: list[Figure] = field(default_factory=list)
+    history: Figure | None = None
 
     def all(self) -> list[Figure]:
         """Every figure, in report order."""
-        return [f for f in (self.zipf, self.curves, self.ngram_orders) if f] + self.series
+        return [f for f in (self.zipf, self.history, self.curves, self.ngram_orders) if f] + self.series
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -138,6 +139,11 @@ def write_figures(run: RunData) -> Figures:
                          if z.get("alpha_all_ranks") is not None)
         figures.zipf = keep(copy_plot(run.corpus.zipf_plot, folder / "zipf.png"),
                             f"Frequency against rank, log-log (Zipf's law); fitted exponents over all ranks: {exps}.")
+    if run.corpus:
+        from seqpipe.report.history import plot_history
+
+        figures.history = keep(plot_history(run.corpus, folder / "corpus_history.png"),
+                               "Tokens and distinct n-grams of every published snapshot of the corpus, up to this run's.")
     figures.ngram_orders = keep(plot_ngram_orders(run.ngram, folder / "ngram_orders.png"),
                                 "Test perplexity of the n-gram models against their order.")
     figures.curves = keep(plot_training_curves(run.neural, folder / "lm_curves.png"),

@@ -21,8 +21,9 @@ from typing import Any
 import jinja2
 
 from seqpipe.io import atomic_write_text, update_run_metrics
-from seqpipe.report import lm_table, tables
+from seqpipe.report import lm_table, runs_index, tables
 from seqpipe.report.collect import RunData, read_run
+from seqpipe.report.history import SinceLast, since_last
 from seqpipe.report.plots import Figures, write_figures
 from seqpipe.report.samples import ModelSamples, all_samples
 from seqpipe.report.trials_table import trials_table
@@ -56,6 +57,7 @@ class ReportContent:
     samples: list[ModelSamples]
     configs: dict[str, Any] = field(default_factory=dict)
     glance: list[tuple[str, str]] = field(default_factory=list)
+    since: SinceLast | None = None  # "since the last snapshot" (seqpipe.report.history)
 
 
 def md_escape(value: Any) -> str:
@@ -141,7 +143,7 @@ def build_content(run_dir: str | Path, samples: bool = True, on_step: Step | Non
                                 trials_table(run.run_dir)) if t.rows],
         series=[tables.series_errors(run.series, "mse"), tables.series_errors(run.series, "mae")] if run.series else [],
         timings=tables.timings(run), versions=tables.versions(run), figures=figures, samples=found,
-        configs=_configs(run), glance=_glance(run, lm),
+        configs=_configs(run), glance=_glance(run, lm), since=since_last(c),
     )
 
 
@@ -193,4 +195,5 @@ def render_report(run_dir: str | Path, *, samples: bool = True, on_step: Step | 
         "rendered_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "render_s": round(time.perf_counter() - started, 3),
     })
+    runs_index.update_for(run)  # runs/index.parquet and index.html list this run's figures from now on
     return ReportPaths(html, md, metrics, plots)

@@ -11,6 +11,9 @@ import re
 import unicodedata
 from typing import Literal
 
+import numpy as np
+import pyarrow as pa
+
 Normalize = Literal["d2l", "unicode", "raw"]
 NORMALIZE_MODES: tuple[str, ...] = ("d2l", "unicode", "raw")
 
@@ -76,3 +79,36 @@ def d2l_words_from_bytes(data: bytes) -> list[bytes]:
     [b'time', b'machine', b'by', b'h', b'g']
     """
     return data.translate(_D2L_BYTES).split()
+
+
+
+_D2L_BYTES_KEEP_LF = _D2L_BYTES[:10] + b"\n" + _D2L_BYTES[11:]
+
+
+def d2l_word_ids(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`d2l` word tokens of some lines as (int32 ids, distinct words in first-occurrence order, tokens per line).
+
+    No Python object per token: the cleaned bytes give word starts through a vectorized letter mask, the
+    letters are compacted into one Arrow binary array and dictionary-encoded by Arrow's hash table (its
+    dictionary keeps first-occurrence order, as `pandas.factorize` of `d2l_words_from_bytes` would).
+
+    >>> ids, words, per_line = d2l_word_ids(["The time—machine, the", "", "TIME 1898"])
+    >>> ids.tolist(), words.tolist(), per_line.tolist()
+    ([0, 1, 2, 0, 1], ['the', 'time', 'machine'], [4, 0, 1])
+    """
+    data = "\n".join(lines).encode("utf-8", "surrogatepass").translate(_D2L_BYTES_KEEP_LF)
+    b = np.frombuffer(data, np.uint8)
+    letter = b > 32  # after cleaning only a-z, space and LF remain
+    starts = letter.copy()
+    starts[1:] &= ~letter[:-1]
+    per_line = np.bincount(np.searchsorted(np.flatnonzero(b == 10), np.flatnonzero(starts)),
+                           minlength=len(lines)).astype(np.int64)
+    compact = b[letter]
+    offsets = np.append(np.flatnonzero(starts[letter]), compact.size).astype(np.int64)
+    if offsets.size == 1:
+        return np.empty(0, np.int32), np.empty(0, dtype=object), per_line
+    words = pa.LargeBinaryArray.from_buffers(pa.large_binary(), offsets.size - 1,
+                                             [None, pa.py_buffer(offsets), pa.py_buffer(compact)])
+    encoded = words.dictionary_encode()
+    uniques = np.array(encoded.dictionary.cast(pa.large_string()).to_pylist(), dtype=object)
+    return encoded.indices.to_numpy().astype(np.int32, copy=False), uniques, per_line

@@ -7,6 +7,7 @@ Writes under `out_dir`:
     models/<name>/vocab.parquet   the vocabulary
     models/<name>/metrics.json    perplexities, unigram baselines, tokens/s and the per-epoch history
     models/<name>/curve.csv       the training curve: epoch, steps, lr, train/valid ppl, tokens/s
+    models/<name>/samples.json    greedy and sampled text continuing the first words of the training text
     metrics.json                  the run's metrics; this stage owns its "rnn_lm" key, one entry per model
 """
 
@@ -16,11 +17,13 @@ import csv
 import io
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from seqpipe.eval.perplexity import PerplexityReport
@@ -28,9 +31,12 @@ from seqpipe.eval.windows import evaluate_windows
 from seqpipe.io import atomic_path, atomic_write_text, update_run_metrics, write_json
 from seqpipe.models.rnn_lm import build_lm, count_parameters
 from seqpipe.models.softmax import adaptive_cutoffs, use_adaptive
+from seqpipe.samples import Sample, training_prefix, write_samples
+from seqpipe.text.vocab import Vocab
 from seqpipe.train.checkpoint import load_checkpoint
 from seqpipe.train.config import LMRunConfig
 from seqpipe.train.evaluation import EvalBar, plan_evaluation, probe_rate
+from seqpipe.train.generate import generate
 from seqpipe.train.lm_data import load_lm_data
 from seqpipe.train.loop import EpochRecord, ProgressFn, fit
 from seqpipe.train.seed import resolve_device, seed_everything
@@ -40,6 +46,8 @@ RESUMABLE_CHANGES = frozenset(
     {"epochs", "minutes", "patience", "device", "threads", "checkpoint_every", "eval_every", "eval_tokens",
      "test_tokens", "checkpoint_minutes"}
 )
+SAMPLE_TOKENS = 50  # the book's predict('time traveller', 50)
+SAMPLE_TEMPERATURE = 0.8
 
 
 @dataclass
@@ -63,7 +71,7 @@ class LMRunSummary:
     params: int
     vocab_size: int
     device: str
-    wall_s: float
+    wall_s: float  # every run of this model, across resumes (an earlier run counts to its last checkpoint)
     tokens: dict[str, int] = field(default_factory=dict)
     oov: dict[str, int] = field(default_factory=dict)
     checkpoint: str = ""
@@ -117,6 +125,7 @@ def train_lm(
     saved = load_checkpoint(resume) if resume is not None else None
     if saved is not None:
         check_resumable(cfg, LMRunConfig.model_validate(saved["config"]))
+    wall_before = float(saved["loop"].get("elapsed", 0.0)) if saved is not None else 0.0
     seed_everything(cfg.train.seed)
     data = load_lm_data(cfg.data)
     corpus, vocab = data.corpus, data.corpus.vocab
@@ -197,7 +206,7 @@ def train_lm(
         params=count_parameters(model),
         vocab_size=len(vocab),
         device=str(device),
-        wall_s=time.perf_counter() - started,
+        wall_s=wall_before + time.perf_counter() - started,
         tokens=corpus.sizes(),
         oov={**{k: r.n_oov for k, r in (("valid", valid), ("test", test)) if r}, **corpus.oov()},
         checkpoint=str(checkpoint),
@@ -208,8 +217,24 @@ def train_lm(
         test_sampled=plan.test_sampled,
         first_step_s=result.first_step_s,
     )
+    write_samples(model_dir, *lm_samples(model, vocab, data.train.read(0, 256), cfg.data.tokens))
     _write_metrics(Path(out_dir), model_dir, summary, result.history, valid, test)
     return summary
+
+
+def lm_samples(model: torch.nn.Module, vocab: Vocab, train_ids: np.ndarray | torch.Tensor,
+               unit: str) -> tuple[list[Sample], str]:
+    """Greedy and seeded-sampled continuations of the training text's first words, and any warning."""
+    joiner = "" if unit == "char" else " "
+    prefix = training_prefix(joiner.join(vocab.decode(train_ids[:256].tolist())), unit)
+    what = "characters" if unit == "char" else "tokens"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        greedy = generate(model, vocab, prefix, SAMPLE_TOKENS, unit=unit)
+        sampled = generate(model, vocab, prefix, SAMPLE_TOKENS, unit=unit, temperature=SAMPLE_TEMPERATURE, seed=0)
+    samples = [Sample(f"greedy, {SAMPLE_TOKENS} {what}", prefix, greedy),
+               Sample(f"sampled, temperature {SAMPLE_TEMPERATURE}, seed 0", prefix, sampled)]
+    return samples, "; ".join(dict.fromkeys(str(w.message) for w in caught))
 
 
 def _write_metrics(

@@ -53,7 +53,6 @@ def prefect_server(tmp_path_factory) -> Iterator[Server]:
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_WORKER_QUERY_SECONDS": "2",
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
-        "SEQPIPE_PROJECT_DIR": str(ROOT),
         "PYTHONPATH": str(ROOT),
     }
     server_env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import psutil
 import pytest
 
@@ -32,13 +33,14 @@ def _tree(pid: int) -> set[int]:
 
 
 @pytest.fixture(scope="module")
-def deployed(prefect_server):
+def deployed(prefect_server, tmp_path_factory):
     pool = prefect_server.prefect("work-pool", "create", "seqpipe-process", "--type", "process")
     assert pool.returncode == 0, pool.stdout + pool.stderr
-    deploy = prefect_server.prefect("--no-prompt", "deploy", "--all")
+    deploy = prefect_server.prefect("--no-prompt", "deploy", "--all")  # from the checkout, as the README says
     assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
+    # a plain worker, started elsewhere: the deployments' own pull step brings the runs into the checkout
     worker = subprocess.Popen([str(Path(os.sys.executable).parent / "prefect"), "worker", "start", "--pool",
-                               "seqpipe-process", "--type", "process"], env=prefect_server.env, cwd=ROOT,
+                               "seqpipe-process"], env=prefect_server.env, cwd=tmp_path_factory.mktemp("elsewhere"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     yield prefect_server, worker
     os.killpg(worker.pid, signal.SIGTERM)
@@ -63,7 +65,7 @@ def test_every_deployment_is_registered(deployed):
         assert flow in listing.stdout and dep in listing.stdout, listing.stdout
     inspect = server.prefect("deployment", "inspect", "corpus-refresh/scheduled")
     assert "CANCEL_NEW" in inspect.stdout and "0 3 * * *" in inspect.stdout
-    assert str(ROOT) in inspect.stdout  # the explicit pull step: runs in this checkout
+    assert str(ROOT) in inspect.stdout  # the pull step `prefect deploy` recorded: runs in this checkout
 
 
 def test_scheduled_refresh_runs_and_second_run_reuses(deployed, tmp_path, shared_data):
@@ -98,7 +100,9 @@ def test_whole_pipeline_deployment_completes_with_a_report(deployed, tmp_path, s
                'rnn_model={"hidden": 32}', 'rnn_train={"epochs": 1, "threads": 1, "optimizer": "adam", "lr": 0.01}',
                'series={"train": {"epochs": 2}}')
     assert run.returncode == 0 and "Completed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
-    (run_dir,) = (out / "runs").iterdir()
+    (run_dir,) = [p for p in (out / "runs").iterdir() if p.is_dir()]
+    index = pd.read_parquet(out / "runs" / "index.parquet")  # the runs index lists it beside its report
+    assert index["run_id"].tolist() == [run_dir.name] and index["report"].tolist() == [f"{run_dir.name}/report.html"]
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     for section in ("Corpus", "Language models", "Series", "ngram-mkn-o3", "gru"):
         assert section in html

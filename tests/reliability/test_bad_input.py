@@ -169,12 +169,12 @@ def test_a_200_mb_line_without_newline_is_skipped_in_bounded_memory(tmp_path):
 # ---- NUL bytes -------------------------------------------------------------------------------------
 
 @pytest.mark.timeout(60)
-def test_nul_bytes_separate_words_or_stay_in_raw_tokens_never_lost(tmp_path):
+def test_nul_bytes_separate_words_or_stay_in_raw_tokens_never_lost(tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
-    head = "clean text " * 1000  # 11 KB: past the 8 KiB that sniffing looks at
+    head = "clean text " * 1000  # 11 KB: past the 8,000 bytes that sniffing looks at (as git)
     (folder / "late-nuls.txt").write_bytes(head.encode() + b"left\x00right\x00\x00\x00\x00 end\n")
-    (folder / "few-nuls.txt").write_bytes(b"alpha\x00beta " + b"gamma " * 50 + b"\n")  # under 1 % NUL
+    (folder / "also-late.txt").write_bytes(head.encode() + b"alpha\x00beta\n")
     d2l = run_count([folder], tmp_path / "d2l", name="n")
     uni = snapshot_counters(d2l.snapshot, 1)[0]
     assert uni[("left",)] == uni[("right",)] == uni[("alpha",)] == uni[("beta",)] == 1
@@ -189,6 +189,20 @@ def test_nul_bytes_separate_words_or_stay_in_raw_tokens_never_lost(tmp_path):
     assert snapshot_counters(again.snapshot, 1)[0][("alpha\x00beta",)] == 1
     assert snapshot_counters(again.snapshot, 2)[0] == snapshot_counters(
         run_count([folder], tmp_path / "fresh", name="n", normalize="raw", tokens="word").snapshot, 2)[0]
+    # one NUL in the first 8,000 bytes is binary (git's rule), and so is a head of mostly invalid UTF-8:
+    # both are counted and reported skips, in the manifest and as one stderr line each
+    (folder / "early-nul.txt").write_bytes(b"alpha\x00beta " + b"gamma " * 50 + b"\n")
+    (folder / "noise.txt").write_bytes(bytes(random.Random(0).randrange(128, 256) for _ in range(4000)))
+    code, out, err = cli(capsys, "stats", str(folder), "--out", str(tmp_path / "cli"), "--workers", "0", "--json")
+    assert code == 0, err
+    manifest = store.read_manifest(Path(out.splitlines()[-1]))
+    reasons = {Path(i["uri"]).name: i["skipped"] for i in manifest["inputs"] if i["skipped"]}
+    assert reasons["early-nul.txt"] == "binary (NUL byte at offset 5 of the first 312)"
+    assert re.fullmatch(r"binary \(\d,\d{3} of the first 4,000 bytes are not UTF-8\)", reasons["noise.txt"])
+    assert set(reasons) == {"early-nul.txt", "noise.txt"} and manifest["summary"]["files_skipped"] == 2
+    for name, reason in reasons.items():
+        assert err.count(f"skipped {folder / name}: {reason}\n") == 1, err
+    assert snapshot_counters(Path(out.splitlines()[-1]), 1)[0][("gamma",)] == 0  # nothing of it counted
 
 
 # ---- files that cannot be read, or disappear ----------------------------------------------------------

@@ -19,6 +19,7 @@ import pytest
 from unit.ngrams.helpers import run_count
 
 from seqpipe.ngrams import store
+from seqpipe.ngrams.history import read_history
 
 pytestmark = pytest.mark.reliability
 
@@ -66,6 +67,7 @@ def test_sigkill_while_writing_keeps_the_previous_snapshot(tmp_path, books, shar
     before = snapshot_tables(previous.snapshot)
     shutil.copy(books, corpus)  # the refresh that gets killed counts a new, larger corpus
     cdir = out / "corpus" / "g"
+    history_before = (cdir / "history.parquet").read_bytes()
 
     proc = subprocess.Popen(
         seqpipe_cmd("stats", str(corpus), "--out", str(out), "--name", "g", "--workers", str(workers),
@@ -88,12 +90,14 @@ def test_sigkill_while_writing_keeps_the_previous_snapshot(tmp_path, books, shar
     assert_tables_equal(snapshot_tables(store.latest_snapshot(out, "g")), before)
     assert [p.name for p in (cdir / "snapshots").iterdir() if not p.name.startswith(".")] == [previous.run_id]
     assert leftovers(cdir), "the kill left no staging folder: it did not land while writing"
+    assert (cdir / "history.parquet").read_bytes() == history_before
     _, alive = psutil.wait_procs(children, timeout=15)  # worker processes do not outlive their run
     assert not alive, [p.pid for p in alive]
 
     again = run_count([corpus], out, name="g", blocksize=4 * 2**20)
     assert leftovers(cdir) == []
     assert store.latest_snapshot(out, "g") == again.snapshot != previous.snapshot
+    assert read_history(cdir)["run_id"].tolist() == [previous.run_id, again.run_id]
     fresh = run_count([corpus], tmp_path / "fresh", name="g", blocksize=4 * 2**20, reuse_counts=False)
     assert_tables_equal(snapshot_tables(again.snapshot), snapshot_tables(fresh.snapshot))
     # the killed run had counted every partition: its cached counts were complete and were reused
@@ -129,6 +133,14 @@ elif point == "latest-temp-written":  # LATEST's temp file written and synced, n
     real_replace = os.replace
     os.replace = lambda src, dst, *a, **k: (die() if str(dst).endswith("LATEST")
                                             else real_replace(src, dst, *a, **k))
+elif point == "published-marker":  # the snapshot's _published.json written in staging, nothing renamed yet
+    from seqpipe.ngrams import history
+    real_published = history.write_published
+    history.write_published = lambda *a: (real_published(*a), die())
+elif point == "history-temp-written":  # LATEST switched, history.parquet's temp file written, not yet renamed
+    real_replace = os.replace
+    os.replace = lambda src, dst, *a, **k: (die() if str(dst).endswith("history.parquet")
+                                            else real_replace(src, dst, *a, **k))
 
 from seqpipe.cli import main
 
@@ -137,12 +149,14 @@ main(sys.argv[2:])
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("point", ["torn-parquet", "before-rename", "after-rename", "latest-temp-written"])
+@pytest.mark.parametrize("point", ["torn-parquet", "published-marker", "before-rename", "after-rename",
+                                   "latest-temp-written"])
 def test_sigkill_at_each_publish_step(tmp_path, shared_data, point):
     corpus, out = tmp_path / "corpus.txt", tmp_path / "out"
     shutil.copy(shared_data / "timemachine.txt", corpus)
     previous = run_count([corpus], out, name="tm")
     before = snapshot_tables(previous.snapshot)
+    history_before = (out / "corpus" / "tm" / "history.parquet").read_bytes()
     with open(corpus, "a") as fh:
         fh.write("a refresh adds this line\n")
     run = subprocess.run(
@@ -151,10 +165,11 @@ def test_sigkill_at_each_publish_step(tmp_path, shared_data, point):
     )
     assert run.returncode == -signal.SIGKILL, run.stderr
     cdir = out / "corpus" / "tm"
+    assert (cdir / "history.parquet").read_bytes() == history_before  # the history is untouched
     assert (cdir / "LATEST").read_text().strip() == previous.run_id
     assert_tables_equal(snapshot_tables(store.latest_snapshot(out, "tm")), before)
     expected_leftover = {"torn-parquet": ".staging-", "before-rename": ".staging-", "after-rename": None,
-                         "latest-temp-written": ".LATEST."}[point]
+                         "latest-temp-written": ".LATEST.", "published-marker": ".staging-"}[point]
     if expected_leftover:
         assert any(name.startswith(expected_leftover) for name in leftovers(cdir)), leftovers(cdir)
     if point == "torn-parquet":
@@ -168,3 +183,42 @@ def test_sigkill_at_each_publish_step(tmp_path, shared_data, point):
     fresh = run_count([corpus], tmp_path / "fresh", name="tm", reuse_counts=False)
     assert_tables_equal(snapshot_tables(again.snapshot), snapshot_tables(fresh.snapshot))
     assert again.totals[1]["ngrams"] == previous.totals[1]["ngrams"] + 5
+    # one row per published snapshot: the killed run's (an orphan folder after "after-rename") never appears
+    rows = read_history(cdir)
+    assert rows["run_id"].tolist() == [previous.run_id, again.run_id]
+    assert rows["previous_run_id"].tolist()[1] == previous.run_id and rows["tokens"].tolist()[1] == again.totals[1]["ngrams"]
+    assert not list(cdir.glob(".history.parquet.*"))
+
+
+@pytest.mark.timeout(60)
+def test_sigkill_while_writing_the_history_keeps_it_whole(tmp_path, shared_data):
+    """Killed after `LATEST` moved, before history.parquet was replaced: the file keeps its old rows, byte for
+    byte; readers and the next publish add the missing row back from the snapshot chain, never losing one."""
+    corpus, out = tmp_path / "corpus.txt", tmp_path / "out"
+    shutil.copy(shared_data / "timemachine.txt", corpus)
+    previous = run_count([corpus], out, name="tm")
+    cdir = out / "corpus" / "tm"
+    history_before = (cdir / "history.parquet").read_bytes()
+    with open(corpus, "a") as fh:
+        fh.write("a refresh adds this line\n")
+    run = subprocess.run(
+        [sys.executable, "-c", KILL_AT, "history-temp-written", "stats", str(corpus), "--out", str(out),
+         "--name", "tm", "--workers", "0"], cwd=ROOT, capture_output=True, text=True, timeout=50,
+    )
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    killed = (cdir / "LATEST").read_text().strip()
+    assert killed != previous.run_id  # it was published: LATEST moved before the history write
+    assert (cdir / "history.parquet").read_bytes() == history_before
+    assert pq.read_table(cdir / "history.parquet").column("run_id").to_pylist() == [previous.run_id]
+    assert list(cdir.glob(".history.parquet.*.tmp"))  # the torn-off temp file, never under the real name
+    assert read_history(cdir)["run_id"].tolist() == [previous.run_id, killed]  # repaired in memory
+
+    with open(corpus, "a") as fh:
+        fh.write("and another one\n")
+    again = run_count([corpus], out, name="tm")
+    rows = pq.read_table(cdir / "history.parquet").to_pandas()
+    assert rows["run_id"].tolist() == [previous.run_id, killed, again.run_id]
+    assert rows["previous_run_id"].tolist()[1:] == [previous.run_id, killed]
+    assert not list(cdir.glob(".history.parquet.*"))  # the next run removed the temp file
+    assert rows["tokens"].tolist() == [previous.totals[1]["ngrams"], previous.totals[1]["ngrams"] + 5,
+                                       previous.totals[1]["ngrams"] + 8]

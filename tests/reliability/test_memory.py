@@ -1,5 +1,6 @@
-"""Millions of distinct trigrams under a 1 GiB per-worker memory limit: no worker killed or restarted, every
-worker's peak RSS under the limit, and counts exactly equal a one-process `collections.Counter`."""
+"""Millions of distinct trigrams under `seqpipe stats --memory-limit 1GiB`: the limit reaches every worker,
+no worker is killed or restarted, every worker's peak RSS stays under it, and the counts exactly equal a
+one-process `collections.Counter`."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
-from unit.ngrams.helpers import run_count
 
+from seqpipe.cli import main
+from seqpipe.cli import stats as cli_stats
 from seqpipe.ngrams import store
-from seqpipe.parallel import dask_client
 
 pytestmark = pytest.mark.reliability
 
@@ -32,8 +34,40 @@ def peak_rss() -> int:
     raise AssertionError("no VmHWM in /proc/self/status")
 
 
+def watch_workers(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Make `seqpipe stats` record its Dask workers: pids and memory limits, peak RSS, and its result."""
+    seen: dict[str, Any] = {}
+    real = cli_stats.count_corpus
+
+    def counted(corpus, text, ngram, out, client, *args, **kwargs):
+        seen["pids"] = client.run(os.getpid)
+        seen["limits"] = client.run(lambda dask_worker: dask_worker.memory_manager.memory_limit)
+        seen["result"] = real(corpus, text, ngram, out, client, *args, **kwargs)
+        seen["peaks"] = client.run(peak_rss)
+        seen["pids_after"] = client.run(os.getpid)
+        return seen["result"]
+
+    monkeypatch.setattr(cli_stats, "count_corpus", counted)
+    return seen
+
+
+def stats(*args: str) -> None:
+    """`seqpipe stats ARGS` in this process; fails unless it exits 0."""
+    with pytest.raises(SystemExit) as done:
+        main(["stats", *args])
+    assert done.value.code == 0
+
+
+@pytest.mark.timeout(60)
+def test_memory_limit_option_reaches_every_worker(tmp_path, monkeypatch):
+    (tmp_path / "c.txt").write_text("a few words to count\n")
+    seen = watch_workers(monkeypatch)
+    stats(str(tmp_path / "c.txt"), "--out", str(tmp_path / "out"), "--workers", "2", "--memory-limit", "300MiB")
+    assert list(seen["limits"].values()) == [300 * 2**20] * 2
+
+
 @pytest.mark.timeout(240)
-def test_millions_of_trigrams_under_one_gib_per_worker(tmp_path, shared_data):
+def test_millions_of_trigrams_under_one_gib_per_worker(tmp_path, shared_data, monkeypatch):
     corpus = tmp_path / "books"
     corpus.mkdir()
     texts = []
@@ -42,12 +76,12 @@ def test_millions_of_trigrams_under_one_gib_per_worker(tmp_path, shared_data):
         (corpus / f"{shard}.txt").write_bytes(data)
         texts.append(data.decode("utf-8", "replace"))
 
-    with dask_client(2, memory_limit="1GiB") as client:
-        workers = client.run(os.getpid)
-        result = run_count([corpus], tmp_path / "out", client, name="books", workers=2, memory_limit="1GiB",
-                           blocksize=2 * 2**20, reuse_counts=False)
-        peaks = client.run(peak_rss)
-        assert client.run(os.getpid) == workers, "a worker was killed and restarted"
+    seen = watch_workers(monkeypatch)
+    stats(str(corpus), "--out", str(tmp_path / "out"), "--name", "books", "--workers", "2",
+          "--memory-limit", "1GiB", "--blocksize", "2MiB")
+    result, peaks = seen["result"], seen["peaks"]
+    assert list(seen["limits"].values()) == [LIMIT] * 2  # the option reached both workers
+    assert seen["pids_after"] == seen["pids"], "a worker was killed and restarted"
     assert max(peaks.values()) < LIMIT, {w: f"{p / 2**20:.0f} MiB" for w, p in peaks.items()}
     assert result.counted_partitions >= 12
 

@@ -85,13 +85,13 @@ def test_names_escaping_the_output_root_are_refused_before_writing(tmp_path, nam
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("link", ["corpus", "corpus/c", "corpus/c/snapshots", "corpus/c/partition-cache",
-                                  "corpus/c/LATEST", "corpus/c/.lock"])
+                                  "corpus/c/LATEST", "corpus/c/.lock", "corpus/c/history.parquet"])
 def test_symlinks_leading_outside_are_refused_before_writing(tmp_path, outside, link):
     (tmp_path / "c.txt").write_text("a few words\n")
     out = tmp_path / "out"
     path = out / link
     path.parent.mkdir(parents=True, exist_ok=True)
-    target = outside / "precious.txt" if link.endswith(("LATEST", ".lock")) else outside
+    target = outside / "precious.txt" if link.endswith(("LATEST", ".lock", ".parquet")) else outside
     path.symlink_to(target)
     before = _tree(outside)
     with pytest.raises(CorpusError, match="outside the output root|is a symlink"):

@@ -13,8 +13,10 @@ EXPECTED = {"flows/pipeline.py:pipeline": "seqpipe", "flows/corpus_refresh.py:co
 
 
 def test_every_entrypoint_loads():
-    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    assert spec["pull"][0]["prefect.deployments.steps.set_working_directory"]["directory"]
+    text = (ROOT / "prefect.yaml").read_text()
+    spec = yaml.safe_load(text)
+    # no pull steps and no environment variables: `prefect deploy` records the checkout it runs in
+    assert spec["pull"] is None and "{{ $" not in text
     names = set()
     for d in spec["deployments"]:
         flow = load_flow_from_entrypoint(str(ROOT / d["entrypoint"]))
@@ -25,10 +27,20 @@ def test_every_entrypoint_loads():
     assert len(names) == len(spec["deployments"]), "two deployments share a name"
 
 
-def test_serve_builds_the_same_deployments():
+def test_serve_builds_the_same_deployments(tmp_path):
     from flows.serve import deployments_from_yaml
 
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     deployments = deployments_from_yaml()
+    assert [(d.name, d.entrypoint) for d in deployments] == [(d["name"], d["entrypoint"]) for d in spec["deployments"]]
+    assert all(Path(d.storage.destination).resolve() == ROOT for d in deployments)  # loaded from this checkout
     refresh = next(d for d in deployments if d.name == "scheduled")
-    assert refresh.concurrency_limit == 1 or getattr(refresh.concurrency_limit, "limit", None) == 1
-    assert refresh.schedules
+    assert refresh.concurrency_limit == 1 and refresh.concurrency_options.collision_strategy == "CANCEL_NEW"
+    assert refresh.parameters == {"corpus": {"sources": ["timemachine"]}}
+    (schedule,) = refresh.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 3 * * *", "UTC")
+    # a schedule's own time zone is kept (not replaced by UTC)
+    (tmp_path / "prefect.yaml").write_text((ROOT / "prefect.yaml").read_text().replace("timezone: UTC",
+                                                                                       "timezone: Asia/Tokyo"))
+    refresh = next(d for d in deployments_from_yaml(tmp_path / "prefect.yaml") if d.name == "scheduled")
+    assert refresh.schedules[0].schedule.timezone == "Asia/Tokyo"

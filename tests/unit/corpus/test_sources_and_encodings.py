@@ -30,6 +30,8 @@ def _variants(folder: Path) -> dict[str, Path]:
         "bom.txt": b"\xef\xbb\xbf" + raw,
         "utf16le.txt": TEXT.encode("utf-16"),  # with BOM
         "utf16be.txt": b"\xfe\xff" + TEXT.encode("utf-16-be"),
+        "utf32le.txt": TEXT.encode("utf-32"),  # with BOM; its NULs do not make it binary
+        "utf32be.txt": b"\x00\x00\xfe\xff" + TEXT.encode("utf-32-be"),
         "crlf.txt": TEXT.replace("\n", "\r\n").encode(),
         "cr.txt": TEXT.replace("\n", "\r").encode(),
         "z.txt.gz": gzip.compress(raw),
@@ -77,13 +79,31 @@ def test_invalid_bytes_are_replaced_and_counted_exactly(tmp_path):
 def test_binary_files_are_skipped_with_a_reason(tmp_path):
     (tmp_path / "a.txt").write_text("real text here\n")
     (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
-    (tmp_path / "blob.bin").write_bytes(b"abc\x00\x00\x00" * 50)
+    (tmp_path / "blob.bin").write_bytes(b"abc " * 1999 + b"\x00" + b"xyz " * 10)  # one NUL at 7,996: binary (git)
+    (tmp_path / "noise.dat").write_bytes(bytes(range(128, 256)) * 8 + b" ok\n")  # mostly not UTF-8
     (tmp_path / "empty.txt").write_bytes(b"")
     result = run_count([tmp_path], tmp_path / "out", normalize="raw")
     reasons = {Path(s["uri"]).name: s["reason"] for s in result.skipped}
-    assert set(reasons) == {"image.png", "blob.bin", "empty.txt"}
-    assert "PNG" in reasons["image.png"] and "NUL" in reasons["blob.bin"] and reasons["empty.txt"] == "empty file"
+    assert set(reasons) == {"image.png", "blob.bin", "noise.dat", "empty.txt"}
+    assert "PNG" in reasons["image.png"] and reasons["empty.txt"] == "empty file"
+    assert reasons["blob.bin"] == "binary (NUL byte at offset 7,996 of the first 8,000)"
+    assert reasons["noise.dat"] == "binary (1,024 of the first 1,028 bytes are not UTF-8)"
     assert result.totals[1]["ngrams"] == 3
+    manifest = store.read_manifest(result.snapshot)
+    assert {Path(i["uri"]).name: i["skipped"] for i in manifest["inputs"]}["noise.dat"] == reasons["noise.dat"]
+
+
+def test_what_git_calls_text_is_read(tmp_path):
+    late = tmp_path / "late.txt"
+    late.write_bytes(b"abc " * 2000 + b"d\x00e\n")  # the NUL is byte 8,001: past git's 8,000
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("café crème brûlée, à la carte\n".encode("latin-1") * 20)  # a few invalid bytes
+    (f_late,), (f_latin,) = expand_sources([str(late)]), expand_sources([str(latin)])
+    assert sniff(f_late).skip_reason is None and sniff(f_latin).skip_reason is None
+    assert sniff(f_latin, invalid_fraction=0.2).skip_reason is None  # 100 of 600 bytes are invalid
+    assert sniff(f_latin, invalid_fraction=0.1).skip_reason == "binary (100 of the first 600 bytes are not UTF-8)"
+    result = run_count([late, latin], tmp_path / "out", normalize="raw")
+    assert result.skipped == []
 
 
 def test_missing_path_and_empty_corpus_fail_before_work(tmp_path):

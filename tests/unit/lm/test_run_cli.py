@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ import torch
 from seqpipe.cli import main
 from seqpipe.eval.perplexity import evaluate_lm
 from seqpipe.io import write_json
+from seqpipe.samples import read_samples
 from seqpipe.train.checkpoint import load_checkpoint, save_checkpoint
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMRunConfig, LMTrainConfig
 from seqpipe.train.data import build_corpus
@@ -133,3 +135,36 @@ def test_resume_refuses_other_settings_and_a_changed_vocabulary(tmp_path):
     with pytest.raises(ValueError, match="another vocabulary"):
         train_lm(tiny_config(epochs=2), tmp_path, resume=tmp_path / "changed.pt")
     assert torch.get_num_threads() == 1
+
+
+CHINESE = "第一回　灵根育孕源流出　心性修持大道生\n诗曰：混沌未分天地乱，茫茫渺渺无人见。\n" * 40
+
+
+def test_samples_continue_the_models_own_training_text(tmp_path):
+    (tmp_path / "xyj.txt").write_text(CHINESE, encoding="utf-8")
+    cfg = LMRunConfig(data=LMDataConfig(sources=(str(tmp_path / "xyj.txt"),), normalize="unicode", split="0.8,0.1"),
+                      model=LMModelConfig(kind="gru", hidden=8),
+                      train=LMTrainConfig(batch_size=4, num_steps=8, epochs=1, threads=1))
+    summary = train_lm(cfg, tmp_path / "run")
+    samples, _ = read_samples(tmp_path / "run" / "models" / "gru")
+    assert [s.prefix for s in samples] == ["第一回 灵根育孕源流出"] * 2  # the corpus' first words, not the book's
+    assert [s.how for s in samples] == ["greedy, 50 characters", "sampled, temperature 0.8, seed 0"]
+    assert all(s.text.startswith(s.prefix) and len(s.continuation) == 50 for s in samples)
+    assert set(samples[1].continuation) <= set(CHINESE.replace("　", " ").replace("\n", "")) - {"：", "，", "。"}
+    model, vocab, _ = load_model(summary.checkpoint)  # the saved text is what the saved model generates
+    from seqpipe.train.generate import generate
+
+    assert samples[0].text == generate(model, vocab, samples[0].prefix, 50)
+
+
+def test_wall_time_adds_up_across_resumes(tmp_path):
+    first = train_lm(tiny_config(), tmp_path)
+    ckpt = load_checkpoint(first.checkpoint)
+    assert 0 < ckpt["loop"]["elapsed"] <= first.wall_s
+    ckpt["loop"]["elapsed"] = 1000.0  # as if the first run had trained for 1,000 s
+    save_checkpoint(tmp_path / "long.pt", {k: v for k, v in ckpt.items() if k != "kind"})
+    started = time.perf_counter()
+    second = train_lm(tiny_config(epochs=2), tmp_path, resume=tmp_path / "long.pt")
+    own = time.perf_counter() - started
+    assert 1000 < second.wall_s <= 1000 + own  # the earlier run's time plus this one's
+    assert json.loads((tmp_path / "models/rnn/metrics.json").read_text())["wall_s"] == second.wall_s

@@ -167,12 +167,19 @@ def test_early_stopping_and_restoring_the_best_weights(corpus):
     train, valid = small_ids(corpus)
     seed_everything(0)
     model = build_lm("rnn", len(corpus.vocab), hidden=8)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    # lr 1e-30 leaves float32 weights unchanged: valid never improves after epoch 1
-    cfg = LMTrainConfig(lr=1e-30, clip=0, batch_size=8, num_steps=10, epochs=10, patience=2)
-    result = fit(model, train, valid, cfg)
-    assert result.stopped == "early-stopping" and len(result.history) == 3 and result.best_epoch == 1
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    weights: dict[int, dict[str, torch.Tensor]] = {}  # the model as each epoch left it
+
+    def keep(record) -> None:
+        weights[record.epoch] = {k: v.clone() for k, v in model.state_dict().items()}
+
+    # SGD at lr 5 without clipping: valid improves for 3 epochs, then gets worse (12.2 -> 12.9 -> 12.9)
+    cfg = LMTrainConfig(lr=5, clip=0, batch_size=8, num_steps=10, epochs=10, patience=2)
+    result = fit(model, train, valid, cfg, on_epoch=keep)
+    assert result.stopped == "early-stopping" and result.best_epoch == 3 and len(result.history) == 5
+    assert not all(torch.equal(weights[3][k], weights[5][k]) for k in weights[3])  # the last epoch moved them
+    assert all(torch.equal(weights[3][k], v) for k, v in model.state_dict().items())  # the best is restored
+    assert result.history[-1].valid_ppl > result.history[2].valid_ppl
+    assert evaluate_lm(model, valid).ppl == pytest.approx(result.history[2].valid_ppl, rel=1e-9)
 
 
 def test_time_budget_stops_mid_epoch(corpus):
@@ -188,9 +195,15 @@ def test_time_budget_stops_mid_epoch(corpus):
 
 
 def test_device_auto_picks_cuda_when_present(monkeypatch):
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setattr(seed_mod.torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        resolve_device("cuda")
     monkeypatch.setattr(seed_mod.torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto") == torch.device("cuda")
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+    assert resolve_device("cpu") == torch.device("cpu")
 
 
 def test_configs_are_strict():

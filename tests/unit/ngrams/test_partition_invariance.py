@@ -27,7 +27,7 @@ texts = st.sampled_from(sorted(ALPHABETS)).flatmap(
     docs=texts,
     boundary=st.sampled_from(["flat", "line", "document"]),
     unit=st.sampled_from(["char", "word"]),
-    normalize=st.sampled_from(["unicode", "raw"]),
+    normalize=st.sampled_from(["unicode", "raw", "d2l"]),
     blocksize=st.sampled_from([1, 3, 7, 64, 4096]),
 )
 def test_counts_match_counter_oracle(docs, boundary, unit, normalize, blocksize):

@@ -28,7 +28,7 @@ def snapshot(tmp_path):
 def test_layout_and_manifest(snapshot, tmp_path):
     cdir = tmp_path / "out" / "corpus" / "cats"
     assert (cdir / "LATEST").read_text().strip() == snapshot.name
-    assert sorted(p.name for p in snapshot.iterdir()) == ["_manifest.json", "ngrams", "vocab.parquet", "zipf.png"]
+    assert sorted(p.name for p in snapshot.iterdir()) == ["_manifest.json", "_published.json", "ngrams", "vocab.parquet", "zipf.png"]
     assert sorted(p.name for p in (snapshot / "ngrams").iterdir()) == ["n=1", "n=2", "n=3"]
     manifest = json.loads((snapshot / "_manifest.json").read_text())
     assert manifest["schema_version"] == SCHEMA_VERSION and manifest["kind"] == "ngram-snapshot"
@@ -53,9 +53,17 @@ def test_readers_agree(snapshot):
     assert sorted(lf["w2"].to_list()) == ["cat", "cat", "mat"]
 
 
-def test_files_are_sorted(snapshot):
-    table = pd.read_parquet(snapshot / "ngrams" / "n=2")
-    assert list(zip(table.w1, table.w2)) == sorted(zip(table.w1, table.w2))
+def test_files_are_sorted_within_and_across_parts(tmp_path):
+    words = ["Zebra", "apple", "Ärger", "été", "bob", "zoo", "Ant", "a", "b", "道", "x1", "x10", "x2"]
+    lines = [" ".join(words[(i * 7 + j * 3) % len(words)] for j in range(9)) for i in range(60)]
+    (tmp_path / "c.txt").write_text("\n".join(lines) + "\n")
+    snap = run_count([tmp_path / "c.txt"], tmp_path / "out", normalize="raw", blocksize=200, buckets=4).snapshot
+    for order in (1, 2, 3):
+        parts = sorted((snap / "ngrams" / f"n={order}").glob("part-*.parquet"))
+        assert len(parts) == 4 and all(pq.read_metadata(p).num_rows for p in parts), order
+        keys = [k for p in parts for k in zip(*pq.read_table(p).to_pydict().values())]
+        grams = [k[:order] for k in keys]  # in file-name order, then row order
+        assert grams == sorted(grams) and len(set(grams)) == len(grams), order  # code-point order, no repeats
 
 
 def test_unchanged_corpus_publishes_nothing(snapshot, tmp_path):

@@ -107,3 +107,23 @@ def test_save_run_writes_versioned_metrics_and_arpa(shared_data, tmp_path):
     assert (model_dir / "lm.arpa").is_file() and summary["arpa"] == str(model_dir / "lm.arpa")
     run_metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert run_metrics["ngram_lm"]["ngram-mkn-o2"]["ppl_incl_oov"] == pytest.approx(265.955, rel=1e-5)
+
+
+def test_save_run_writes_samples_that_continue_the_training_text(shared_data, tmp_path):
+    from seqpipe.ngrams.generate import generate
+    from seqpipe.samples import read_samples
+
+    run = run_lm("timemachine", NgramLMConfig(order=3))
+    summary = save_run(run, tmp_path)
+    samples, _ = read_samples(tmp_path / "models" / "ngram-mkn-o3")
+    assert summary["samples"] == str(tmp_path / "models" / "ngram-mkn-o3" / "samples.json")
+    assert [s.prefix for s in samples] == ["the time"] * 3  # "The Time Machine, by H. G. Wells": its first words
+    assert [s.how for s in samples] == [f"sampled, seed {i}, to </s> or 20 tokens" for i in range(3)]
+    assert samples[1].text == " ".join(generate(run.model, ["the", "time"], max_tokens=20, seed=1))
+    (tmp_path / "xyj.txt").write_text("第一回　灵根育孕源流出\n混沌未分天地乱\n" * 30, encoding="utf-8")
+    char = run_lm(str(tmp_path / "xyj.txt"), NgramLMConfig(order=3, normalize="unicode", tokens="char"))
+    save_run(char, tmp_path)
+    samples, _ = read_samples(tmp_path / "models" / "ngram-mkn-o3-char")
+    assert {s.prefix for s in samples} == {"第一回 灵根育孕源流出"}
+    assert all(s.text.startswith("第一回 灵根育孕源流出") and set(s.continuation) <= set("第一回 灵根育孕源流出混沌未分天地乱")
+               for s in samples)

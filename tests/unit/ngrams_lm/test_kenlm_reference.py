@@ -18,7 +18,7 @@ from seqpipe.text.split import split_lines
 # lmplz -o N + query on timemachine.txt, d2l, word tokens, one sentence per line, 90/10 line split
 KENLM = {2: (265.955, 180.083), 3: (258.422, 174.508), 4: (258.079, 174.336), 5: (259.147, 175.083)}
 ISSUE_TOLERANCE = 5e-3  # the issue's bar; a faithful implementation lands near 1e-6
-TIGHT = 1e-4
+TIGHT = 1e-5  # README: "KenLM's figures to 1e-5" (the figures have 6 digits: rounding is < 2e-6)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_arpa_round_trip_through_kenlm(runs, test_lines, tmp_path, order):
     excl = 10 ** (-log10p[~oov].sum() / (~oov).sum())
     ours = runs[order].test
     assert log10p.size == ours.tokens and oov.sum() == ours.oovs
-    assert max(abs(incl / ours.ppl_incl_oov - 1), abs(excl / ours.ppl_excl_oov - 1)) < 1e-4
+    assert max(abs(incl / ours.ppl_incl_oov - 1), abs(excl / ours.ppl_excl_oov - 1)) < TIGHT
     from seqpipe.ngrams.lm_counts import encode_eval
 
     mine = model.token_logprobs(encode_eval(test_lines, model.vocab)) / math.log(10)
@@ -108,5 +108,5 @@ def test_flat_boundary_round_trip(shared_data, tmp_path):
     assert run.test.lines == 1 and run.test.tokens == 3141 + 1
     lines = split_lines(load_lines("timemachine", "d2l"), "0.9").test
     log10p, _ = _kenlm_scores(write_arpa(run.model, tmp_path / "flat.arpa"), [" ".join(lines)])
-    assert abs(10 ** (-log10p.sum() / log10p.size) / run.test.ppl_incl_oov - 1) < 1e-4
+    assert abs(10 ** (-log10p.sum() / log10p.size) / run.test.ppl_incl_oov - 1) < TIGHT
     assert evaluate(run.model, lines).ppl_incl_oov == pytest.approx(run.test.ppl_incl_oov)

@@ -79,7 +79,7 @@ def test_rerendering_removes_stale_plots_and_keeps_other_keys(copy_run):
     assert not (run / "plots" / "old_figure.png").exists() and not list((run / "plots").glob("series_*"))
     after = json.loads(paths.metrics.read_text())
     assert after["other_stage"] == {"kept": True} and after["report"]["stages"]["series"] == "not run"
-    assert "Samples were not generated" in paths.html.read_text()
+    assert "Samples were left out of this render" in paths.html.read_text()
 
 
 def test_a_folder_that_is_no_run_is_refused(tmp_path):

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from unit.report.helpers import parse, rows_by_first_cell
 
 from seqpipe.ngrams.store import read_manifest
+from seqpipe.report.render import md_escape, render_report
 
 
 def test_every_section_is_present_and_nothing_is_missing(rendered):
@@ -65,12 +66,28 @@ def test_one_lm_table_holds_every_model_with_its_metrics(rendered):
         assert f"{table[name]['ppl incl. OOV']}" in paths.markdown.read_text()
 
 
-def test_samples_continue_the_fixed_prefixes(rendered):
-    _, paths, _ = rendered
-    html = paths.html.read_text()
-    assert html.count('<div class="sample"><b>time traveller</b>') == 2  # greedy + sampled from the GRU
-    assert html.count('<div class="sample"><b>the time traveller</b>') == 6  # 3 seeds x 2 n-gram models
-    assert html.count("reproduces the stored test perplexity") == 2
+def test_samples_are_the_ones_each_model_saved(rendered):
+    run, paths, _ = rendered
+    html, md = paths.html.read_text(), paths.markdown.read_text()
+    # every model continues the first words of its training text ("The Time Machine, by H. G. Wells")
+    assert html.count('<div class="sample"><b>the time</b>') == 2 + 6  # GRU greedy + sampled, 3 seeds x 2 n-grams
+    for name in ("gru", "ngram-mkn-o2", "ngram-mkn-o3"):
+        saved = json.loads((run / "models" / name / "samples.json").read_text())["samples"]
+        assert saved and all(f"- {md_escape(s['text'])} — _{md_escape(s['how'])}_" in md for s in saved), name
+
+
+def test_the_report_reads_samples_and_never_makes_them(copy_run):
+    run = copy_run()
+    path = run / "models" / "gru" / "samples.json"
+    doc = json.loads(path.read_text())
+    doc["samples"] = [{"how": "written by hand", "prefix": "once", "text": "once upon a time"}]
+    path.write_text(json.dumps(doc))
+    (run / "models" / "ngram-mkn-o2" / "samples.json").unlink()
+    (run / "models" / "ngram-mkn-o3" / "samples.json").write_text("{not json")
+    md = render_report(run).markdown.read_text()
+    assert "- once upon a time — _written by hand_" in md and "greedy" not in md
+    assert "**ngram-mkn-o2** (n-gram): _no samples.json in the model folder: its stage wrote none_" in md
+    assert "**ngram-mkn-o3** (n-gram): _no samples: " in md and "sampled, seed" not in md
 
 
 def test_series_table_matches_series_metrics(rendered):

@@ -56,9 +56,16 @@ def test_sine_run_writes_predictions_metrics_and_plots(tmp_path):
 def test_the_run_does_not_change_torch_threads(tmp_path):
     import torch
 
-    before = torch.get_num_threads()
-    run_forecast(ForecastConfig(train=TrainConfig(epochs=1), threads=1), tmp_path, plots=False)
-    assert torch.get_num_threads() == before
+    original = torch.get_num_threads()
+    torch.set_num_threads(3)  # neither the default nor the run's own count: a missing restore shows
+    try:
+        during = []
+        cfg = ForecastConfig(train=TrainConfig(epochs=1), threads=1)
+        run_forecast(cfg, tmp_path, plots=False, on_epoch=lambda *_: during.append(torch.get_num_threads()))
+        assert during and set(during) == {1}  # the run used its own count...
+        assert torch.get_num_threads() == 3  # ...and gave the caller's back
+    finally:
+        torch.set_num_threads(original)
 
 
 def test_nan_never_reaches_the_models_and_is_counted(tmp_path):

@@ -128,15 +128,17 @@ def test_fit_is_seeded_and_leaves_the_global_rng_alone():
     assert a.epoch_losses != c.epoch_losses
 
 
-def test_fit_refuses_nan_and_devices_are_checked():
+def test_fit_refuses_nan_and_devices_are_checked(monkeypatch):
     net = LinearAR(2)
     with pytest.raises(ValueError, match="NaN or inf"):
         fit(net, np.array([[1.0, np.nan]]), np.array([[1.0]]), TrainConfig(epochs=1), seed=0)
-    assert pick_device("cpu").type == "cpu"
-    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="no CUDA device"):
-            pick_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("cpu") == pick_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        pick_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto") == pick_device("cuda") == torch.device("cuda")
+    assert pick_device("cpu") == torch.device("cpu")
     with pytest.raises(ValueError, match="unknown model 'lstm'"):
         build_model("lstm", 4, TrainConfig(), 4, seed=0)
 

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqpipe.series.windows import Scaler, Transform, history_windows, lag_features, make_split
+from seqpipe.models.windows import history_windows
+from seqpipe.series.windows import Scaler, Transform, lag_features, make_split
 
 
 def test_lag_features_match_the_books_loop():
