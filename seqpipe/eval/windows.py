@@ -8,6 +8,7 @@ of all windows is exp(total NLL / predicted tokens), as everywhere else.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -33,6 +34,18 @@ def chunks(windows: list[tuple[int, int]], chunk: int) -> list[tuple[int, int]]:
     return out
 
 
+def spread(items: list, parts: int = 64) -> list:
+    """The items reordered so that every prefix is spread evenly over the list (bit-reversed strides).
+
+    >>> spread(list(range(8)))
+    [0, 4, 2, 6, 1, 5, 3, 7]
+    """
+    n = len(items)
+    bits = max(1, (n - 1).bit_length())
+    keys = [int(f"{i:0{bits}b}"[::-1], 2) for i in range(n)]
+    return [items[i] for i in sorted(range(n), key=lambda i: keys[i])]
+
+
 def evaluate_windows(
     model: nn.Module,
     source: TokenSource,
@@ -42,12 +55,20 @@ def evaluate_windows(
     device: torch.device | str | None = None,
     chunk: int = 1 << 16,
     on_progress: Progress | None = None,
+    deadline: float | None = None,
 ) -> PerplexityReport:
-    """Token-weighted NLL of the model on the windows of a source; `on_progress(done, total)` per chunk."""
+    """Token-weighted NLL of the model on the windows of a source; `on_progress(done, total)` per chunk.
+
+    With a `deadline` (a `time.perf_counter()` value) chunks are taken in an order spread over the range
+    and evaluation stops at the deadline: the report then covers fewer tokens than the windows hold.
+    """
     total = window_tokens(windows)
     nll = nll_known = 0.0
     n = n_oov = done = 0
-    for a, b in chunks(windows, chunk):
+    pieces = chunks(windows, chunk)
+    for a, b in spread(pieces) if deadline is not None else pieces:
+        if deadline is not None and time.perf_counter() >= deadline and n > 0:
+            break
         r = evaluate_lm(model, source.read(a, b), batch_size, num_steps, device)
         nll, nll_known, n, n_oov = nll + r.nll_sum, nll_known + r.nll_sum_known, n + r.n_tokens, n_oov + r.n_oov
         done += b - a - 1

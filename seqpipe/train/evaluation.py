@@ -4,7 +4,9 @@
 `plan_evaluation` then decides the validation sample (`eval_tokens`, the same windows every time) and
 the final test range (all of it unless `test_tokens` says otherwise), shrinking either to a sample when
 its evaluation would take more than a fixed share of the budget (10 % for validation, 20 % for test),
-and reserves the seconds the final evaluation and checkpoint need, so training stops in time.
+and reserves the seconds the final evaluation and checkpoint need, so training stops in time. If the
+machine turns out slower than probed, the final test stops at the deadline (its chunks are read in an
+order spread over the range) and is reported as sampled.
 Which figures are sampled is recorded in the summary and printed.
 """
 
@@ -35,6 +37,7 @@ class EvalPlan:
     valid_sampled: bool
     test_sampled: bool
     reserve_s: float
+    chunk: int = 1 << 16  # tokens per evaluation call (a budgeted test stops between chunks)
 
     @property
     def valid_tokens(self) -> int:
@@ -49,7 +52,7 @@ class EvalPlan:
 
 def probe_rate(model: nn.Module, source: TokenSource, cfg: LMTrainConfig, device: torch.device) -> float:
     """Evaluation tokens per second, timed on a few minibatches of `source` (cold, so on the low side)."""
-    n = min(len(source), cfg.eval_batch_size * cfg.num_steps * 4 + 1)
+    n = min(len(source), cfg.eval_batch_size * cfg.num_steps * 16 + 1)
     if n < 2:
         return float("inf")
     ids = source.read(0, n)
@@ -72,7 +75,9 @@ def plan_evaluation(
     test = sample_windows(n_test, test_n) if n_test > 1 else []
     checkpoint_s = 0.3 + 4 * params * 4 / 200e6 + EXIT_S  # weights, best weights, two Adam moments ~200 MB/s
     reserve = (window_tokens(valid) + window_tokens(test)) / rate * SAFETY + checkpoint_s if cfg.minutes else 0.0
-    return EvalPlan(valid, test, valid_n < n_valid, test_n < n_test, reserve)
+    # a budgeted test is read in chunks of ~1/64 of the planned test tokens, so it can stop at the deadline
+    chunk = max(cfg.eval_batch_size * cfg.num_steps, min(1 << 16, test_n // 64)) if cfg.minutes else 1 << 16
+    return EvalPlan(valid, test, valid_n < n_valid, test_n < n_test, reserve, chunk)
 
 
 class EvalBar:

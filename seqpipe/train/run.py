@@ -35,7 +35,7 @@ from seqpipe.samples import Sample, training_prefix, write_samples
 from seqpipe.text.vocab import Vocab
 from seqpipe.train.checkpoint import load_checkpoint
 from seqpipe.train.config import LMRunConfig
-from seqpipe.train.evaluation import EvalBar, plan_evaluation, probe_rate
+from seqpipe.train.evaluation import EXIT_S, EvalBar, plan_evaluation, probe_rate
 from seqpipe.train.generate import generate
 from seqpipe.train.lm_data import load_lm_data
 from seqpipe.train.loop import EpochRecord, ProgressFn, fit
@@ -185,8 +185,9 @@ def train_lm(
     test = None
     if plan.test_windows:
         with EvalBar("test", progress, on_progress).running(plan.test_tokens) as bar:
+            deadline = started + t.minutes * 60.0 - EXIT_S if t.minutes else None
             test = evaluate_windows(model, data.test, plan.test_windows, t.eval_batch_size, t.num_steps,
-                                    device, on_progress=bar)
+                                    device, chunk=plan.chunk, on_progress=bar, deadline=deadline)
     last = result.history[-1] if result.history else None
     summary = LMRunSummary(
         name=cfg.model_name,
@@ -214,7 +215,7 @@ def train_lm(
         valid_eval_tokens=valid.n_tokens if valid else 0,
         test_eval_tokens=test.n_tokens if test else 0,
         valid_sampled=plan.valid_sampled,
-        test_sampled=plan.test_sampled,
+        test_sampled=plan.test_sampled or (test is not None and test.n_tokens < plan.test_tokens),
         first_step_s=result.first_step_s,
     )
     write_samples(model_dir, *lm_samples(model, vocab, data.train.read(0, 256), cfg.data.tokens))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 import time
 
 import pytest
@@ -60,14 +63,20 @@ def test_adaptive_softmax_reaches_the_full_softmax_perplexity_on_a_small_vocabul
 @pytest.mark.slow
 def test_minutes_bound_the_whole_command_and_the_test_range_is_sampled_to_fit(tmp_path):
     snap = big_snapshot(tmp_path / "snap", 2_000_000, held_out=3_000_000)  # evaluating all of test: > 1 min
-    cfg = _snapshot_cfg(snap, "adaptive", epochs=None, minutes=0.15, eval_tokens=5_000)
+    cmd = [sys.executable, "-m", "seqpipe", "train-lm", "--snapshot", str(snap), "--model", "gru", "--hidden",
+           "32", "--embedding", "16", "--softmax", "adaptive", "--optimizer", "adam", "--lr", "0.01",
+           "--batch", "8", "--steps", "10", "--threads", "1", "--minutes", "0.25", "--eval-tokens", "5000",
+           "--out", str(tmp_path / "run"), "--json", "--no-progress"]
     t0 = time.perf_counter()
-    s = train_lm(cfg, tmp_path / "run")
-    wall = time.perf_counter() - t0
-    assert s.stopped == "time-budget" and s.steps > 0
-    assert 0.8 * 9 <= wall <= 1.1 * 9 + 0.5, wall  # 9 s budget, evaluation and checkpoints included
-    assert s.valid_sampled and s.valid_eval_tokens <= 5_000
-    assert s.test_sampled and 0 < s.test_eval_tokens < 3_000_000
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    wall = time.perf_counter() - t0  # the whole command: start-up, training, evaluation, checkpoint, exit
+    assert run.returncode == 0, run.stderr
+    s = json.loads(run.stdout.strip().splitlines()[-1])
+    assert s["stopped"] == "time-budget" and s["steps"] > 0
+    assert 0.85 * 15 <= wall <= 1.1 * 15, wall
+    assert s["valid_sampled"] and s["valid_eval_tokens"] <= 5_000
+    assert s["test_sampled"] and 0 < s["test_eval_tokens"] < 3_000_000
+    assert "sampled" in run.stderr  # the summary line says which figures are sampled
 
 
 def test_without_a_budget_the_test_range_is_whole_and_validation_uses_the_fixed_sample(tmp_path):
