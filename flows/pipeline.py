@@ -41,10 +41,13 @@ def pipeline(
     rnn_models: list[str] = ["rnn", "gru", "lstm"],  # noqa: B006
     rnn_model: LMModelConfig = QUICK_MODEL,
     rnn_train: LMTrainConfig = QUICK_TRAIN,
+    rnn_snapshot: bool = False,
     series: ForecastConfig = ForecastConfig(),
     out: str | None = None,
 ) -> dict[str, Any]:
     """Run every stage on the bundled defaults (The Time Machine, the noisy sine) into one run folder."""
+    if rnn_snapshot and not ngram.split:
+        raise ValueError("rnn_snapshot needs the snapshot's token ids: set ngram.split, e.g. [0.9, 0.05]")
     run_id = new_run_id()
     run_dir = str(Path(out or Settings().out) / "runs" / run_id)
     config = {k: v for k, v in locals().items() if k not in ("run_id", "run_dir")}
@@ -61,7 +64,9 @@ def pipeline(
     outputs["snapshot"] = stats["snapshot"]
     timed("ngram_lm", ngram_lm, list(corpus.sources), lm_orders, lm, run_dir)
     timed("ngram_lm_char", ngram_lm, list(rnn_data.sources), char_lm_orders, char_lm, run_dir)
-    timed("rnn_lm", rnn_lm, rnn_data, rnn_models, rnn_model, rnn_train, run_dir)
+    # rnn_snapshot: the neural models memory-map the snapshot's token ids (needs ngram.split, e.g. (0.9, 0.05))
+    snap = stats["snapshot"] if rnn_snapshot else None
+    timed("rnn_lm", rnn_lm, rnn_data, rnn_models, rnn_model, rnn_train, run_dir, snapshot=snap)
     outputs["series"] = str(Path(run_dir) / "series")
     timed("series_forecast", series_forecast, series, outputs["series"])
     record_run(run_dir, run_id, config, timings, outputs)
