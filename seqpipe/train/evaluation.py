@@ -24,7 +24,7 @@ from seqpipe.eval.perplexity import evaluate_lm
 from seqpipe.train.config import LMTrainConfig
 from seqpipe.train.token_source import TokenSource, sample_windows, window_tokens
 
-VALID_SHARE, TEST_SHARE, SAFETY = 0.10, 0.20, 1.10
+VALID_SHARE, TEST_SHARE, SAFETY = 0.10, 0.20, 1.05
 EXIT_S = 1.0  # metrics files, the summary line and interpreter shutdown (torch) after the last evaluation
 
 
@@ -36,8 +36,26 @@ class EvalPlan:
     test_windows: list[tuple[int, int]]
     valid_sampled: bool
     test_sampled: bool
-    reserve_s: float
+    reserve_s: float  # seconds to keep at the probed evaluation rate
     chunk: int = 1 << 16  # tokens per evaluation call (a budgeted test stops between chunks)
+    rate: float = float("inf")  # probed evaluation tokens/s
+    fixed_s: float = 0.0  # checkpoint and exit
+    test_reserved: int = 0  # test tokens the reserve counts (the test may go on to the deadline)
+
+    def reserve(self) -> Callable[[float | None], float]:
+        """The reserve as a function of the recent training rate: the machine's load may change during
+        training, so the probed evaluation rate is scaled by how the training rate moved since the probe."""
+        first: list[float] = []
+        tokens = (self.valid_tokens + self.test_reserved) * SAFETY
+
+        def at(train_rate: float | None) -> float:
+            if train_rate is None or not first:
+                if train_rate is not None:
+                    first.append(train_rate)  # measured just after the probe: the same load
+                return self.reserve_s
+            return tokens / (self.rate * train_rate / first[0]) + self.fixed_s
+
+        return at
 
     @property
     def valid_tokens(self) -> int:
@@ -71,13 +89,17 @@ def plan_evaluation(
     test_want = min(cfg.test_tokens or n_test, n_test)
     valid_n = int(min(valid_want, VALID_SHARE * budget * rate))
     test_n = int(min(test_want, TEST_SHARE * budget * rate))
+    # the test may run on past its reserve up to the deadline (the probe is on the slow side), so plan
+    # twice the reserved tokens: the command then ends at its budget instead of early
+    test_planned = int(min(test_want, 2 * TEST_SHARE * budget * rate))
     valid = sample_windows(n_valid, valid_n) if n_valid > 1 else []
-    test = sample_windows(n_test, test_n) if n_test > 1 else []
+    test = sample_windows(n_test, test_planned) if n_test > 1 else []
     checkpoint_s = 0.3 + 4 * params * 4 / 200e6 + EXIT_S  # weights, best weights, two Adam moments ~200 MB/s
-    reserve = (window_tokens(valid) + window_tokens(test)) / rate * SAFETY + checkpoint_s if cfg.minutes else 0.0
+    reserve = (window_tokens(valid) + min(test_n, window_tokens(test))) / rate * SAFETY + checkpoint_s if cfg.minutes else 0.0
     # a budgeted test is read in chunks of ~1/64 of the planned test tokens, so it can stop at the deadline
     chunk = max(cfg.eval_batch_size * cfg.num_steps, min(1 << 16, test_n // 64)) if cfg.minutes else 1 << 16
-    return EvalPlan(valid, test, valid_n < n_valid, test_n < n_test, reserve, chunk)
+    return EvalPlan(valid, test, valid_n < n_valid, test_planned < n_test, reserve, chunk, rate, checkpoint_s,
+                    min(test_n, window_tokens(test)))
 
 
 class EvalBar:

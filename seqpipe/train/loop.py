@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -249,6 +250,22 @@ def _train_epoch(
     return EpochRecord(epoch, loop.step, tokens, nll, lr, seconds, complete=complete)
 
 
+class _RecentRate:
+    """Training tokens per second over roughly the last 100 steps (None until 10 steps were timed)."""
+
+    def __init__(self, tokens_per_step: int) -> None:
+        self.tokens_per_step, self.marks = tokens_per_step, deque(maxlen=11)
+
+    def tick(self, step: int) -> float | None:
+        """Record the step (every 10th) and return the recent rate."""
+        if step % 10 == 0 or not self.marks:
+            self.marks.append((step, time.perf_counter()))
+        if len(self.marks) < 2 or self.marks[-1][0] - self.marks[0][0] < 10:
+            return None
+        (s0, t0), (s1, t1) = self.marks[0], self.marks[-1]
+        return (s1 - s0) * self.tokens_per_step / max(t1 - t0, 1e-9)
+
+
 def make_stream(
     train: np.ndarray | torch.Tensor | TokenSource, cfg: LMTrainConfig
 ) -> BatchStream | SourceStream:
@@ -288,13 +305,14 @@ def fit(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_progress: ProgressFn | None = None,
     clock_start: float | None = None,
-    reserve_s: float = 0.0,
+    reserve_s: float | Callable[[float | None], float] = 0.0,
     valid_windows: list[tuple[int, int]] | None = None,
 ) -> FitResult:
     """Train `model` in place on `train_ids`, judged on `valid_ids`; checkpoint each epoch; resume from one.
 
     Stops after `cfg.epochs`, on early stopping, or mid-epoch when `cfg.minutes` of wall time are spent,
-    counted from `clock_start` (default: now) and keeping `reserve_s` seconds for what follows `fit`
+    counted from `clock_start` (default: now) and keeping `reserve_s` seconds for what follows `fit` (a
+    number, or a function of the recent training rate in tokens/s, None before it is known)
     (a checkpoint written then resumes at the next epoch). With `restore_best` the model ends with the
     weights of its best validation epoch. Validation uses `valid_windows`, by default a fixed sample
     of `cfg.eval_tokens`.
@@ -325,7 +343,17 @@ def fit(
         set_rng_state(resume["rng"])  # last: nothing may draw between here and the first minibatch
     history = [EpochRecord(**r) for r in loop.history]
     reports: dict[int, PerplexityReport] = {}  # valid reports of the best and the last epoch measured here
-    budget = cfg.minutes * 60.0 - reserve_s if cfg.minutes else math.inf
+    full_budget = cfg.minutes * 60.0 if cfg.minutes else math.inf
+    reserve = reserve_s if callable(reserve_s) else (lambda rate: reserve_s)
+    rate = _RecentRate(cfg.batch_size * cfg.num_steps)
+    budget = full_budget - reserve(None)
+
+    def out_of_time() -> bool:
+        nonlocal budget
+        if not math.isfinite(full_budget):
+            return False
+        budget = full_budget - reserve(rate.tick(loop.step))
+        return spent() >= budget
     total_steps = (cfg.epochs or 0) * stream.batches_in(0)
     elapsed_before, stopped = loop.elapsed, "epochs"
     last_save = time.perf_counter()
@@ -358,7 +386,7 @@ def fit(
     every = cfg.checkpoint_minutes * 60.0 if cfg.checkpoint_minutes else math.inf
     hooks = _EpochHooks(
         lr_at,
-        lambda: spent() >= budget,
+        out_of_time,
         _Progress(progress, total_steps or None),
         save_due=lambda: time.perf_counter() - last_save >= every,
         save=save_mid if checkpoint_path and cfg.checkpoint_minutes else None,

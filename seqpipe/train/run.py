@@ -174,7 +174,7 @@ def train_lm(
         on_epoch=on_epoch,
         on_progress=on_progress,
         clock_start=started,
-        reserve_s=plan.reserve_s,
+        reserve_s=plan.reserve(),
         valid_windows=plan.valid_windows or None,
     )
     valid = result.valid  # measured by fit for the weights it returned, or None

@@ -56,3 +56,18 @@ def test_rnn_lm_flow_runs_a_grid_on_dask_workers_and_reports_progress(tmp_path, 
     import asyncio
 
     assert any(float(a.data) == 100.0 for a in asyncio.run(progress_artifacts()))
+
+
+def test_rnn_lm_flow_trains_on_the_snapshot_it_is_given(tmp_path):
+    from lm_snapshots import make_snapshot, pattern_lines
+
+    from flows.rnn_lm import rnn_lm
+
+    snap = make_snapshot(tmp_path / "snap", {"train": pattern_lines(300), "valid": pattern_lines(30, 1),
+                                             "test": pattern_lines(30, 2)})
+    [summary] = rnn_lm(models=["gru"], model=LMModelConfig(hidden=8, embedding=8),
+                       train=LMTrainConfig(batch_size=4, num_steps=5, epochs=1, threads=1),
+                       snapshot=str(snap), out=str(tmp_path / "run"))
+    config = json.loads((tmp_path / "run" / "models" / "gru" / "config.json").read_text())
+    assert config["config"]["data"]["snapshot"] == str(snap) and config["config"]["data"]["tokens"] == "word"
+    assert summary["valid_ppl"] is not None and summary["tokens"]["train"] > 300
