@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import mmap
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -63,19 +64,21 @@ class ArraySource:
 class LineSource:
     """A snapshot split's lines, remapped through `lookup`, each followed by `eos_id`.
 
-    Finding the line of a position bisects the memory-mapped offsets inside one block of `BLOCK` lines
-    (located through a small in-memory index of every `BLOCK`-th offset), so a lookup touches a few
-    pages; `release()` drops the mapped pages from this process (they stay in the page cache), which
-    keeps the resident size flat however much of the corpus has been read.
+    An in-memory index holds the stream start of every `BLOCK`-th line. `read(start, stop)` (what
+    training rows and evaluation chunks use) locates the block, reads that block's offsets and the ids
+    it needs with `pread` from the files behind the memory maps, so nothing gets mapped: a page fault
+    would map a whole page-cache folio (megabytes) per row. `gather` (arbitrary positions) goes through
+    the maps; `release()` drops mapped pages from this process (they stay in the page cache).
     """
 
-    BLOCK = 1 << 16
+    BLOCK = 1 << 12
 
     def __init__(self, ids: np.ndarray, offsets: np.ndarray, lookup: np.ndarray, eos_id: int) -> None:
         self.ids, self.offsets, self.lookup, self.eos_id = ids, offsets, np.asarray(lookup, np.int64), eos_id
         self.lines = int(offsets.size - 1)
+        self._advise("MADV_RANDOM")  # no read-around: a fault maps one page, not the disk's read-ahead (MBs)
         starts = np.arange(0, max(self.lines, 1), self.BLOCK, dtype=np.int64)
-        self.index = np.asarray(offsets[starts], np.int64) + starts  # stream start of every BLOCK-th line
+        self.index = _read_at(offsets, starts) + starts  # stream start of every BLOCK-th line
         self.release()
 
     def __len__(self) -> int:
@@ -83,10 +86,14 @@ class LineSource:
 
     def release(self) -> None:
         """Unmap the pages read so far from this process (MADV_DONTNEED); the data stays on disk/cache."""
+        self._advise("MADV_DONTNEED")
+
+    def _advise(self, flag: str) -> None:
+        """madvise both memory maps (where the platform has the flag; a no-op for in-memory arrays)."""
         for arr in (self.ids, self.offsets):
             mm = getattr(arr, "_mmap", None)
-            if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-                mm.madvise(mmap.MADV_DONTNEED)
+            if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, flag):
+                mm.madvise(getattr(mmap, flag))
 
     def line_of(self, positions: np.ndarray) -> np.ndarray:
         """Line index of each stream position (block index, then bisection over the memory-mapped offsets)."""
@@ -113,16 +120,50 @@ class LineSource:
         return np.where(eol, self.eos_id, self.lookup[raw])
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        """Remapped ids of positions [start, stop) (int64): one contiguous slice of the memory map."""
+        """Remapped ids of positions [start, stop) (int64), read with pread (no page gets mapped)."""
         if stop <= start:
             return np.zeros(0, np.int64)
-        first, last = (int(v) for v in self.line_of(np.array([start, stop - 1])))
-        lo, hi = int(self.offsets[first]), int(self.offsets[last + 1])
-        body = self.lookup[np.asarray(self.ids[lo:hi])]
-        ends = np.asarray(self.offsets[first + 1 : last + 2], np.int64) - lo
-        stream = np.insert(body, ends, self.eos_id)  # </s> after each line
-        base = lo + first  # stream position of the first line's first token
+        b0, b1 = (int(v) for v in np.searchsorted(self.index, [start, stop - 1], side="right") - 1)
+        lo_line, hi_line = max(b0, 0) * self.BLOCK, min((b1 + 1) * self.BLOCK, self.lines)
+        offs = _read_range(self.offsets, lo_line, hi_line + 1)
+        vstarts = offs + np.arange(lo_line, hi_line + 1)  # stream start of each line
+        first, last = (int(v) for v in np.searchsorted(vstarts, [start, stop - 1], side="right") - 1)
+        lo, hi = int(offs[first]), int(offs[last + 1])
+        body = self.lookup[_read_range(self.ids, lo, hi)]
+        stream = np.insert(body, offs[first + 1 : last + 2] - lo, self.eos_id)  # </s> after each line
+        base = lo + lo_line + first  # stream position of the first line's first token
         return stream[start - base : stop - base]
+
+
+def _read_at(arr: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """`arr[positions]` as int64; for a memory map, read with pread so no page of it gets mapped.
+
+    (A fault maps a whole page-cache folio, up to MBs, so strided reads through a map would map the file.)
+    """
+    filename = getattr(arr, "filename", None)
+    if filename is None or not hasattr(os, "pread"):
+        return np.asarray(arr[positions], np.int64)
+    size, base = arr.dtype.itemsize, int(getattr(arr, "offset", 0))
+    fd = os.open(filename, os.O_RDONLY)
+    try:
+        raw = b"".join(os.pread(fd, size, base + int(i) * size) for i in positions)
+    finally:
+        os.close(fd)
+    return np.frombuffer(raw, arr.dtype).astype(np.int64)
+
+
+def _read_range(arr: np.ndarray, a: int, b: int) -> np.ndarray:
+    """`arr[a:b]` as int64; for a memory map, one pread of the file (nothing gets mapped)."""
+    filename = getattr(arr, "filename", None)
+    if filename is None or not hasattr(os, "pread") or b <= a:
+        return np.asarray(arr[a:b], np.int64)
+    size = arr.dtype.itemsize
+    fd = os.open(filename, os.O_RDONLY)
+    try:
+        raw = os.pread(fd, (b - a) * size, int(getattr(arr, "offset", 0)) + a * size)
+    finally:
+        os.close(fd)
+    return np.frombuffer(raw, arr.dtype).astype(np.int64)
 
 
 def sample_windows(n: int, tokens: int, count: int = 16) -> list[tuple[int, int]]:
@@ -182,7 +223,6 @@ class SourceStream:
         rng, offset = self._plan(self.epoch)
         self.epoch += 1
         n, B, T = len(self.source), self.batch_size, self.num_steps
-        steps = np.arange(T + 1, dtype=np.int64)
         if self.kind == "sequential":
             row = (n - offset - 1) // B
             starts = offset + np.arange(B, dtype=np.int64) * row
@@ -194,13 +234,15 @@ class SourceStream:
                 offset + ((a * np.arange(b * B, (b + 1) * B, dtype=np.int64) + c) % m) * T
                 for b in range(skip, m // B)
             )
-        return (self._batch(s[:, None] + steps) for s in plan)
+        return (self._batch(s) for s in plan)
 
-    def _batch(self, positions: np.ndarray) -> Batch:
+    def _batch(self, starts: np.ndarray) -> Batch:
+        """Rows [start, start + num_steps + 1) of the stream: inputs and the labels shifted by one."""
         self._served = getattr(self, "_served", 0) + 1
         if self._served % RELEASE_EVERY == 0 and hasattr(self.source, "release"):
-            self.source.release()  # keep the resident size flat over a long epoch
-        ids = torch.from_numpy(self.source.gather(positions))
+            self.source.release()  # anything mapped by `gather` or evaluation stays bounded
+        n = self.num_steps + 1
+        ids = torch.from_numpy(np.stack([self.source.read(int(a), int(a) + n) for a in starts]))
         return ids[:, :-1], ids[:, 1:]
 
     def state_dict(self) -> dict[str, Any]:

@@ -169,3 +169,18 @@ def test_a_tiny_snapshot_run_config_round_trips(tmp_path):
                       train=LMTrainConfig(batch_size=4, num_steps=5, epochs=1, threads=1))
     s = train_lm(cfg, tmp_path / "run")
     assert s.softmax == "adaptive" and s.test_ppl is not None and s.test_ppl < s.vocab_size
+
+
+def test_reads_across_index_blocks_match_the_materialized_stream(tmp_path, monkeypatch):
+    monkeypatch.setattr(LineSource, "BLOCK", 2)  # many blocks on a small corpus
+    lines = pattern_lines(50, seed=3)
+    snap = make_snapshot(tmp_path / "s", {"train": lines, "valid": lines[:3], "test": lines[:3]})
+    corpus = load_snapshot_corpus(snap)
+    ids = {t: i for i, t in enumerate(corpus.vocab.idx_to_token)}
+    stream = [ids[t] for line in lines for t in [*line, "</s>"]]
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        a = int(rng.integers(0, len(stream)))
+        b = int(rng.integers(a + 1, min(len(stream), a + 40) + 1))
+        assert corpus.train.read(a, b).tolist() == stream[a:b]
+    assert corpus.train.gather(np.arange(len(stream))).tolist() == stream
