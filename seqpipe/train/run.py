@@ -185,7 +185,7 @@ def train_lm(
     test = None
     if plan.test_windows:
         with EvalBar("test", progress, on_progress).running(plan.test_tokens) as bar:
-            deadline = started + t.minutes * 60.0 - EXIT_S if t.minutes else None
+            deadline = started + t.minutes * 60.0 - EXIT_S - wall_before if t.minutes else None
             test = evaluate_windows(model, data.test, plan.test_windows, t.eval_batch_size, t.num_steps,
                                     device, chunk=plan.chunk, on_progress=bar, deadline=deadline)
     last = result.history[-1] if result.history else None
