@@ -43,7 +43,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/count_bench.py
 	$(PY) bench/refresh_bench.py
-	$(PY) bench/ngram_lm_bench.py
+	$(PY) bench/scale_bench.py --scales 1,4
 	$(PY) bench/rnn_bench.py
 
 # --- a real Prefect server (SQLite under .prefect/), deployments and a worker -------------------------

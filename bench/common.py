@@ -29,10 +29,14 @@ def gutenberg_text(shards: int, folder: Path | None = None) -> Path:
     return folder
 
 
-def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run a command; return wall seconds, the peak RSS of the largest process in its tree, and the sum."""
+def run_measured(cmd: list[str], env: dict[str, str] | None = None, quiet: bool = False) -> dict[str, float]:
+    """Run a command; return wall seconds, the peak RSS of the largest process in its tree, and the sum.
+
+    `quiet` drops the command's stderr (a peer's progress output), so only the figures are printed.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, text=True,
+                            stderr=subprocess.DEVNULL if quiet else None)
     peaks: dict[int, int] = {}
     total_peak = 0
     stop = threading.Event()

@@ -116,7 +116,7 @@ def main() -> None:
             train = lmplz_training_text(folder)
             budget = args.memory.replace("GiB", "G").replace("MiB", "M")
             kenlm = run_measured([args.lmplz, "-o", str(args.order), "-S", budget, "-T", tempfile.gettempdir(),
-                                  "--text", str(train), "--arpa", str(ROOT / f"x{scale}-kenlm.arpa")])
+                                  "--text", str(train), "--arpa", str(ROOT / f"x{scale}-kenlm.arpa")], quiet=True)
             print(row(f"lmplz -o {args.order} -S {budget}", kenlm)
                   + f"   ratio lm/lmplz wall {lm['wall_s'] / kenlm['wall_s']:.2f}")
         if not args.keep:

@@ -15,7 +15,8 @@ from flows.rnn_lm import rnn_lm
 from flows.series_forecast import series_forecast
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
 from seqpipe.io import new_run_id
-from seqpipe.ngrams.lm_config import NgramLMConfig
+from seqpipe.ngram_lm.config import NgramLMConfig
+from seqpipe.ngram_lm.stage import counting_for_lm
 from seqpipe.series.config import ForecastConfig
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
 from tasks.run_info import record_run
@@ -46,8 +47,6 @@ def pipeline(
     out: str | None = None,
 ) -> dict[str, Any]:
     """Run every stage on the bundled defaults (The Time Machine, the noisy sine) into one run folder."""
-    if rnn_snapshot and not ngram.split:
-        raise ValueError("rnn_snapshot needs the snapshot's token ids: set ngram.split, e.g. [0.9, 0.05]")
     run_id = new_run_id()
     run_dir = str(Path(out or Settings().out) / "runs" / run_id)
     config = {k: v for k, v in locals().items() if k not in ("run_id", "run_dir")}
@@ -60,11 +59,13 @@ def pipeline(
         timings[stage] = time.perf_counter() - start
         return result
 
-    stats = timed("corpus_stats", corpus_stats, corpus, text, ngram, out)
+    # the word n-gram LMs are estimated from the snapshot this stage writes (split, LM counts, token ids)
+    stats = timed("corpus_stats", corpus_stats, corpus, text, counting_for_lm(ngram, lm, lm_orders), out)
     outputs["snapshot"] = stats["snapshot"]
-    timed("ngram_lm", ngram_lm, list(corpus.sources), lm_orders, lm, run_dir)
-    timed("ngram_lm_char", ngram_lm, list(rnn_data.sources), char_lm_orders, char_lm, run_dir)
-    # rnn_snapshot: the neural models memory-map the snapshot's token ids (needs ngram.split, e.g. (0.9, 0.05))
+    timed("ngram_lm", ngram_lm, snapshot=stats["snapshot"], orders=lm_orders, config=lm, out=run_dir)
+    timed("ngram_lm_char", ngram_lm, sources=list(rnn_data.sources), orders=char_lm_orders, config=char_lm,
+          out=run_dir)
+    # rnn_snapshot: the neural models memory-map this snapshot's token ids (its words) instead of reading text
     snap = stats["snapshot"] if rnn_snapshot else None
     timed("rnn_lm", rnn_lm, rnn_data, rnn_models, rnn_model, rnn_train, run_dir, snapshot=snap)
     outputs["series"] = str(Path(run_dir) / "series")

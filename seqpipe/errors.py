@@ -8,7 +8,10 @@ from pydantic import ValidationError
 def one_line(exc: BaseException) -> str:
     """A single-line message for an exception (pydantic errors listed as `field: reason`)."""
     if isinstance(exc, ValidationError):
-        parts = [f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        parts = []
+        for e in exc.errors():  # a model-level check has no field: its message stands alone
+            where, msg = ".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, ")
+            parts.append(f"{where}: {msg}" if where else msg)
         return "; ".join(parts)
     text = str(exc) or type(exc).__name__
     return " ".join(text.split())

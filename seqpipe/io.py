@@ -14,6 +14,8 @@ from typing import Any
 
 from seqpipe import SCHEMA_VERSION, __version__
 
+RUN_METRICS_KIND = "run-metrics"  # the `kind` of a run folder's shared metrics.json
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -45,6 +47,20 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def check_output_root(root: str | Path, what: str = "output root") -> None:
+    """Refuse, in plain words, an output root that is a file or cannot be written (URLs are not checked)."""
+    if "://" in str(root):
+        return
+    path = Path(root).expanduser()
+    existing = next(p for p in (path, *path.parents) if p.exists())  # a path under a file does not exist
+    blocker = "" if existing == path else f" ({existing} cannot be written)"
+    if not existing.is_dir():
+        raise ValueError(f"{what} {path} is a file, not a folder" if existing == path
+                         else f"{what} {path} cannot be made: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path} is read-only{blocker}; give a folder you can write to")
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -100,25 +116,45 @@ def read_yaml(path: str | Path) -> Any:
         raise ValueError(f"{path}: not plain YAML data ({' '.join(str(exc).split())})") from None
 
 
+@contextmanager
+def folder_lock(folder: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on a folder itself (`flock` on its descriptor): no lock file is left behind.
+
+    Processes and threads wait for each other; the kernel drops the lock when its holder exits or dies.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: a lock file beside, as filelock does it
+        from filelock import FileLock
+
+        with FileLock(str(Path(folder) / ".metrics.json.lock")):
+            yield
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def update_run_metrics(run_dir: str | Path, key: str, value: Any, name: str | None = None) -> Path | None:
-    """Set `metrics.json[key]` (or `[key][name]`) of a run folder under its file lock, keeping other keys.
+    """Set `metrics.json[key]` (or `[key][name]`) of a run folder under the folder's lock, keeping other keys.
 
     Every stage of a run writes its own key of the one aggregate file; a file that is not a JSON object
     is left untouched (returns None) rather than overwritten.
     """
-    from filelock import FileLock
-
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "metrics.json"
-    with FileLock(str(folder / ".metrics.json.lock")):
+    with folder_lock(folder):
         try:
             existing = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         except ValueError:
             return None
         if not isinstance(existing, dict):
             return None
-        kind = existing.pop("kind", "run-metrics")
+        kind = existing.pop("kind", RUN_METRICS_KIND)
         for stamp in ("schema_version", "seqpipe_version"):
             existing.pop(stamp, None)
         if name is None:

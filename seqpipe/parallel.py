@@ -6,8 +6,13 @@ tests can run the exact same graph without starting processes.
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import threading
+import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any
 
 # A task whose worker dies this many times plus one fails the run (Dask's KilledWorker) instead of
@@ -60,6 +65,73 @@ def as_completed(client: Any, futures: list[Any]) -> Iterator[Any]:
     yield from dask_as_completed(futures)
 
 
+def cap_workers(requested: int, cpus: int, partitions: int) -> tuple[int, str | None]:
+    """Local workers worth starting: no more than the CPU cores and the partitions; and why, when fewer.
+
+    >>> cap_workers(100, 2, 1), cap_workers(2, 8, 40), cap_workers(0, 2, 5)
+    ((1, '--workers 100 lowered to 1 (2 CPU cores, 1 partition)'), (2, None), (0, None))
+    """
+    usable = max(1, min(requested, cpus, partitions))
+    if requested <= usable:
+        return requested, None
+    return usable, (f"--workers {requested} lowered to {usable} ({cpus} CPU core{'s' * (cpus != 1)}, "
+                    f"{partitions} partition{'s' * (partitions != 1)})")
+
+
+def usable_cpus() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _kill_workers(cluster: Any) -> None:
+    """SIGKILL the worker processes of a local cluster (a graceful stop mid-task takes seconds and logs)."""
+    for nanny in list(cluster.workers.values()):
+        with suppress(Exception):
+            nanny.close_gracefully()  # no restart of the process killed next
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if pid:
+            with suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@contextmanager
+def _logs_muted(name: str) -> Iterator[None]:
+    """Drop the records of logger `name` (and its children) below CRITICAL inside the block."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextmanager
+def _children_block_sigint() -> Iterator[None]:
+    """Processes started inside the block (and later by threads started in it) never receive SIGINT.
+
+    Ctrl-C reaches the whole process group; only this process should act on it, stopping the workers
+    without tracebacks of their own. The blocked signal mask is inherited through fork and exec; a Ctrl-C
+    that arrives meanwhile is held back and raised as KeyboardInterrupt when the block ends.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()  # started later, it would unblock SIGINT in the thread that starts it
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 @contextmanager
 def dask_client(workers: int, address: str | None = None, memory_limit: str = "4GiB") -> Iterator[Any]:
     """A client for `address`, else a `LocalCluster` of `workers` processes bound to 127.0.0.1.
@@ -78,17 +150,28 @@ def dask_client(workers: int, address: str | None = None, memory_limit: str = "4
         return
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,  # tokenizing holds the GIL: parallelism comes from processes
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        memory_limit=memory_limit,
-        scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
-    )
+    cluster, client, failed = None, None, True
     try:
-        with Client(cluster) as client:
-            yield client
+        with _children_block_sigint(), warnings.catch_warnings():
+            # the scheduler's HTTP routes move to a free port when 8787 is taken (another run): nothing to say
+            warnings.filterwarnings("ignore", r"Port \d+ is already in use", UserWarning)
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,  # tokenizing holds the GIL: parallelism comes from processes
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                memory_limit=memory_limit,
+                scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
+            )
+        client = Client(cluster)
+        yield client
+        failed = False
     finally:
-        cluster.close()
+        # an error or Ctrl-C: stop the workers at once; what the cluster logs meanwhile is noise
+        with _logs_muted("distributed") if failed else nullcontext():
+            if failed and cluster is not None:
+                _kill_workers(cluster)
+            for closing in (client, cluster):
+                if closing is not None:
+                    closing.close()

@@ -8,20 +8,22 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_eval import run_lm, save_run
+from seqpipe.ngram_lm.config import NgramLMConfig
+from seqpipe.ngram_lm.stage import run_and_save
 
 TABLE_KEY = "ngram-lm-perplexity"
 
 
 @task(name="ngram-lm", cache_policy=NO_CACHE)  # writes files under a run folder: never cached
-def estimate_ngram_lm(sources: list[str], config: NgramLMConfig, out: str) -> dict[str, Any]:
-    """Estimate one n-gram LM on the train split, score the test split, save metrics (and ARPA for mkn)."""
+def estimate_ngram_lm(config: NgramLMConfig, out: str, snapshot: str | None = None,
+                      sources: list[str] | None = None, memory: str = "2GiB") -> dict[str, Any]:
+    """Estimate one n-gram LM from a split snapshot (or sources, counted into a temporary one), score the
+    held-out splits, save metrics, samples (and ARPA for mkn)."""
     logger = get_run_logger()
-    summary = save_run(run_lm(sources, config), out)
+    summary = run_and_save(config, out, snapshot=snapshot, sources=sources, memory=memory)
     logger.info(
         "%s on %s: ppl %s incl. OOVs, %s excl. (%s OOVs, %s tokens); uniform %s",
-        summary["name"], ", ".join(sources), summary["ppl_incl_oov"], summary["ppl_excl_oov"],
+        summary["name"], snapshot or ", ".join(sources or []), summary["ppl_incl_oov"], summary["ppl_excl_oov"],
         summary["oovs"], summary["tokens"], summary["uniform_ppl"],
     )
     for order, why in summary.get("discount_fallback", {}).items():

@@ -62,7 +62,7 @@ def build_config(
 ) -> ForecastConfig:
     """The ForecastConfig the command line describes (exactly one of --sine and --csv)."""
     if sine == (csv is not None):
-        raise ValueError("give exactly one series: --sine, or --csv FILE --column NAME")
+        raise ValueError("give exactly one series: --sine, or --csv FILE [--column NAME]")
     if sine:
         series = SeriesConfig(source="sine", seed=seed)  # --seed also draws the sine's noise
     else:
@@ -98,6 +98,20 @@ def _results_table(summary: dict[str, Any]) -> Table:
     return table
 
 
+def best_line(summary: dict[str, Any]) -> str:
+    """The verdict under the table: the best model at the first k, or that none beats the last value.
+
+    >>> best_line({"mse_by_k": {"1": 0.2343}, "baseline_last_mse_by_k": {"1": 0.2336}, "model": "linear",
+    ...            "beats_last_value_at_first_k": False})
+    'no model beats the last-value baseline at k=1: best linear 0.2343, last value 0.2336'
+    """
+    k = next(iter(summary["mse_by_k"]))
+    if summary["beats_last_value_at_first_k"]:
+        return f"best at k={k}: {summary['model']}  (* in the table)"
+    return (f"no model beats the last-value baseline at k={k}: best {summary['model']} "
+            f"{summary['mse_by_k'][k]:.4g}, last value {summary['baseline_last_mse_by_k'][k]:.4g}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the `forecast` command to the app."""
 
@@ -107,7 +121,9 @@ def register(app: typer.Typer) -> None:
         csv: Annotated[
             str | None, typer.Option("--csv", help="CSV or Parquet file, or a named series (sunspots, co2)")
         ] = None,
-        column: Annotated[str | None, typer.Option(help="column holding the series")] = None,
+        column: Annotated[
+            str | None, typer.Option(help="column holding the series (default: the only numeric one)")
+        ] = None,
         time_column: Annotated[str | None, typer.Option(help="column holding the time stamps")] = None,
         missing: Annotated[
             str, typer.Option(help="empty/NA cells: interpolate, drop or error")
@@ -142,6 +158,8 @@ def register(app: typer.Typer) -> None:
         prepared = prepare(cfg)  # bad input fails here, in one line, before any progress bar appears
         out_dir = out or Path(Settings().out) / "runs" / new_run_id()
         err = Console(stderr=True)
+        if csv is not None and column is None:
+            err.print(f"column {prepared.series.name!r}: the only numeric one", markup=False)
         columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[loss]}"))
         with Progress(*columns, TimeElapsedColumn(), console=err, transient=as_json) as progress:
             tasks = {m: progress.add_task(f"train {m}", total=cfg.train.epochs, loss="") for m in cfg.models}
@@ -155,7 +173,7 @@ def register(app: typer.Typer) -> None:
             return
         console = Console()
         console.print(_results_table(summary))
-        console.print(f"best at k={next(iter(summary['mse_by_k']))}: {summary['model']}  (* in the table)")
+        console.print(best_line(summary), markup=False, soft_wrap=True)
         console.print(
             f"wrote {summary['metrics']}, {summary['predictions']} and {len(summary['plots'])} plots"
         )

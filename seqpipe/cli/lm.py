@@ -9,30 +9,28 @@ from typing import Annotated, Any
 
 import typer
 
-from seqpipe.ngrams.arpa import write_arpa
-from seqpipe.ngrams.generate import sample_sentences
-from seqpipe.ngrams.lm import KneserNeyLM
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_eval import LMRun, run_lm
+from seqpipe.ngram_lm.config import NgramLMConfig
+from seqpipe.ngram_lm.estimate import SnapshotLMRun, estimate_snapshot
+from seqpipe.ngram_lm.stage import estimate_sources
 
 
 def _ppl(value: float, zero: int) -> str:
     return f"{value:.3f}" if math.isfinite(value) else f"inf ({zero:,} tokens with probability 0)"
 
 
-def summary_lines(run: LMRun) -> list[str]:
+def summary_lines(run: SnapshotLMRun) -> list[str]:
     """The human-readable report: setup, discounts (and fallbacks), then query's four lines and the baseline."""
-    c, model, p = run.config, run.model, run.test
+    c, p = run.config, run.test
     sizes = "; ".join(f"{name} {s['lines']:,} lines / {s['tokens']:,} tokens" for name, s in run.split.items())
     smoothing = f"addk k={c.k:g}" if c.smoothing == "addk" else c.smoothing
     lines = [
         f"{', '.join(run.sources)}: order {c.order} {smoothing}; {c.normalize}/{c.tokens}/{c.boundary}; {sizes}",
-        "n-grams: " + " / ".join(f"{len(t):,}" for t in model.counts.tables),
+        "n-grams: " + " / ".join(f"{n:,}" for n in run.ngrams),
     ]
-    if isinstance(model, KneserNeyLM):
+    if c.smoothing == "mkn":
         lines.append("discounts D1 D2 D3+: " + " | ".join(
-            f"{k}: {' '.join(f'{d:.4f}' for d in ds)}" for k, ds in enumerate(model.discounts, start=1)))
-        for k, why in model.fallback.items():
+            f"{k}: {' '.join(f'{d:.4f}' for d in ds)}" for k, ds in enumerate(run.discounts, start=1)))
+        for k, why in run.fallback.items():
             lines.append(f"order {k}: discounts fell back to {' '.join(f'{d:g}' for d in c.discount_fallback)} ({why})")
     lines += [
         f"Perplexity including OOVs:\t{_ppl(p.ppl_incl_oov, p.zero_prob_tokens)}",
@@ -45,7 +43,9 @@ def summary_lines(run: LMRun) -> list[str]:
 
 
 def lm(
-    sources: Annotated[list[str], typer.Argument(help="named corpus (timemachine), files, folders, globs or URLs")],
+    sources: Annotated[list[str] | None, typer.Argument(help="named corpus (timemachine), files, folders, globs or URLs")] = None,
+    snapshot: Annotated[Path | None, typer.Option(help="estimate from a split snapshot's LM counts (a snapshot "
+                                                  "folder, or a corpus folder: its LATEST) instead of SOURCES")] = None,
     order: Annotated[int, typer.Option(help="n-gram order, 1..5")] = 3,
     smoothing: Annotated[str, typer.Option(help="mkn (modified Kneser-Ney, as lmplz) | addk | mle")] = "mkn",
     k: Annotated[float, typer.Option("--k", help="add-k pseudo-count (Laplace when 1)")] = 1.0,
@@ -53,6 +53,10 @@ def lm(
     normalize: Annotated[str, typer.Option(help="d2l | unicode | raw")] = "d2l",
     tokens: Annotated[str, typer.Option(help="word | char")] = "word",
     boundary: Annotated[str, typer.Option(help="line (<s> ... </s> per line) | flat (one stream)")] = "line",
+    memory: Annotated[str, typer.Option(help="memory budget of the estimation (like lmplz -S)")] = "2GiB",
+    threads: Annotated[int, typer.Option(help="estimation threads (0: every core, at most 16)")] = 0,
+    work_dir: Annotated[Path | None, typer.Option(help="scratch folder (default: the temp folder)")] = None,
+    workers: Annotated[int, typer.Option(help="SOURCES: Dask workers counting them (0: in this process)")] = 0,
     arpa: Annotated[Path | None, typer.Option(help="write the model as ARPA here (mkn only)")] = None,
     generate: Annotated[int, typer.Option(help="also print this many sampled sentences")] = 0,
     seed: Annotated[int, typer.Option(help="seed for --generate")] = 0,
@@ -67,9 +71,14 @@ def lm(
         raise ValueError(f"--arpa needs a back-off model: use --smoothing mkn (not {config.smoothing})")
     if generate < 0:
         raise ValueError(f"--generate {generate}: give a number of sentences, 0 or more")
-    run = run_lm(sources, config)
-    if arpa is not None:
-        write_arpa(run.model, arpa)  # before any output: a failure leaves one error line only
+    if (snapshot is None) == (not sources):
+        raise ValueError("give either SOURCES or --snapshot PATH (not both)")
+    options: dict[str, Any] = {"arpa": arpa, "generate": generate, "seed": seed, "threads": threads or None}
+    if snapshot is not None:
+        run = estimate_snapshot(snapshot, config, memory, work_dir, **options)
+    else:  # counted into a temporary split snapshot, then the same estimator
+        run = estimate_sources(sources or [], config, memory, work_dir, workers=workers, **options)
+    samples = run.samples
     for line in summary_lines(run):
         print(line)
     payload: dict[str, Any] = run.summary()
@@ -77,11 +86,11 @@ def lm(
         print(f"ARPA:\t{arpa}")
         payload["arpa"] = str(arpa)
     if generate:
-        joiner = "" if config.tokens == "char" else " "
-        samples = [joiner.join(s) for s in sample_sentences(run.model, generate, seed)]
-        for i, text in enumerate(samples, start=1):
+        joiner = "" if run.config.tokens == "char" else " "
+        texts = [joiner.join(s) for s in samples]
+        for i, text in enumerate(texts, start=1):
             print(f"sample {i}:\t{text}")
-        payload["samples"] = samples
+        payload["samples"] = texts
     if as_json:
         print(json.dumps(payload, ensure_ascii=False))
 

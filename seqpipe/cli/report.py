@@ -27,7 +27,7 @@ def report(
     """Render the run's report from its files; the last line printed is the report.html path."""
     with err.status("rendering the report", spinner="dots") as status:
         paths = render_report(run_dir, samples=samples, on_step=lambda step: status.update(step))
-    stages = json.loads(paths.metrics.read_text(encoding="utf-8")).get("report", {}).get("stages", {})
+    stages = paths.stages
     missing = [name for name, state in stages.items() if state != "ok"]
     err.print(f"report: {len(paths.plots)} figures" + (f"; not run: {', '.join(missing)}" if missing else ""),
               markup=False)

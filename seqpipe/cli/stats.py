@@ -18,10 +18,13 @@ from seqpipe.config import (
     parse_int_list,
     parse_size,
 )
+from seqpipe.corpus.partition import count_partitions
+from seqpipe.corpus.sources import corpus_name, expand_sources
+from seqpipe.io import check_output_root
 from seqpipe.ngrams import store
 from seqpipe.ngrams.dask_count import count_corpus
 from seqpipe.ngrams.history import triggered_by
-from seqpipe.parallel import dask_client
+from seqpipe.parallel import cap_workers, dask_client, usable_cpus
 
 err = Console(stderr=True)
 
@@ -36,7 +39,8 @@ def stats(
     orders: Annotated[str, typer.Option(help="comma-separated orders, 1..5")] = "1,2,3",
     min_freq: Annotated[int, typer.Option(help="vocabulary cut (counts stay exact)")] = 0,
     blocksize: Annotated[str, typer.Option(help="bytes per partition, e.g. 16MiB")] = "16MiB",
-    workers: Annotated[int, typer.Option(help="local Dask worker processes (0: in this process)")] = 2,
+    workers: Annotated[int | None, typer.Option(
+        help="local Dask worker processes (0: in this process; default 2), at most the cores and partitions")] = None,
     memory_limit: Annotated[str, typer.Option(help="memory limit per local worker")] = "4GiB",
     max_line_bytes: Annotated[str, typer.Option(help="longer lines are skipped and reported")] = "64MiB",
     split: Annotated[str | None, typer.Option(
@@ -47,6 +51,8 @@ def stats(
 ) -> None:
     """Count n-grams of a corpus and publish a snapshot; the last line printed is its path."""
     settings = Settings()
+    out_root = out or settings.out
+    check_output_root(out_root)
     if memory_limit != "auto":
         try:
             parse_size(memory_limit)
@@ -55,9 +61,18 @@ def stats(
     corpus = CorpusConfig(sources=tuple(sources), name=name, max_line_bytes=parse_size(max_line_bytes))
     text = TextConfig.model_validate({"normalize": normalize, "tokens": tokens, "boundary": boundary})
     ngram = NgramConfig(orders=parse_int_list(orders), min_freq=min_freq, blocksize=parse_size(blocksize),
-                        workers=workers, memory_limit=memory_limit, split=split, lm_boundary=lm_boundary)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:  # no stray lines in logs
+                        workers=2 if workers is None else workers, memory_limit=memory_limit, split=split,
+                        lm_boundary=lm_boundary)
+    if ngram.workers > 0 and not settings.dask_address:
+        parts = count_partitions(expand_sources(list(corpus.sources), settings), ngram.blocksize)
+        capped, note = cap_workers(ngram.workers, usable_cpus(), parts)
+        if note and workers is not None:  # said only when the user asked for more
+            err.print(f"seqpipe: note: {note}", markup=False)
+        ngram = ngram.model_copy(update={"workers": capped})
+    cdir = store.corpus_dir(out_root, corpus.name or corpus_name(list(corpus.sources)))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with store.corpus_lock(cdir, nested=True), Progress(*columns, console=err, transient=True,
+                                                        disable=not err.is_terminal) as bar:  # no stray lines
         tasks: dict[str, int] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:
@@ -65,8 +80,14 @@ def stats(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client, triggered_by("cli"):
-            result = count_corpus(corpus, text, ngram, out or settings.out, client, settings, on_progress)
+        try:  # the lock first: a refused run starts no cluster
+            with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client, \
+                    triggered_by("cli"):
+                result = count_corpus(corpus, text, ngram, out_root, client, settings, on_progress)
+        except KeyboardInterrupt:
+            bar.stop()
+            err.print("seqpipe: interrupted; LATEST unchanged", markup=False)
+            raise typer.Exit(130) from None
     for s in result.skipped:
         err.print(f"skipped {s['uri']}: {s['reason']}", markup=False, soft_wrap=True)  # one line per file
     manifest = store.read_manifest(result.snapshot)
@@ -79,8 +100,8 @@ def stats(
                       f"{corpus.max_line_bytes:,} ({i['long_line_bytes']:,} bytes) in {i['uri']}",
                       markup=False, soft_wrap=True)
     line = ", ".join(f"{n}-grams {t['ngrams']:,} ({t['distinct']:,} distinct)" for n, t in result.totals.items())
-    err.print(f"{result.corpus}: {manifest['summary']['lines']:,} lines, vocab {result.vocab_size + 1:,}; {line}",
-              markup=False, soft_wrap=True)
+    err.print(f"{result.corpus}: {manifest['summary']['lines']:,} lines, vocab {manifest['vocab']['size']:,}; {line}",
+              markup=False, soft_wrap=True)  # the vocab.parquet size, after --min-freq
     if as_json:
         print(json.dumps({"snapshot": str(result.snapshot), "run_id": result.run_id, "corpus": result.corpus,
                           "totals": result.totals, "vocab_size": manifest["vocab"]["size"],

@@ -72,8 +72,10 @@ def build_config(
         if value is not None:
             section, key = _FIELDS[option]
             doc[section][key] = value
-    if options.get("minutes") is not None and options.get("epochs") is None:
-        doc["train"]["epochs"] = None  # a time budget alone: as many epochs as fit
+    if options.get("minutes") is not None or options.get("epochs") is not None:
+        # the stopping rule is given whole, on --resume too: --minutes alone trains as many epochs as fit,
+        # --epochs alone drops the checkpoint's time budget
+        doc["train"]["epochs"], doc["train"]["minutes"] = options.get("epochs"), options.get("minutes")
     return LMRunConfig.model_validate(doc)
 
 
@@ -254,10 +256,11 @@ def generate(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N]")] = "auto",
 ) -> None:
     """Print the prefix followed by generated text."""
+    from seqpipe.train.generate import check_sampling, load_model
     from seqpipe.train.generate import generate as gen
-    from seqpipe.train.generate import load_model
     from seqpipe.train.seed import resolve_device
 
+    check_sampling(n, temperature, top_k)  # before the checkpoint is read
     if checkpoint.is_dir():
         from seqpipe.train.trials import best_trial
 
@@ -269,7 +272,8 @@ def generate(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         text = gen(
-            model, vocab, prefix, n, unit=cfg.data.tokens, temperature=temperature, top_k=top_k, seed=seed
+            model, vocab, prefix, n, unit=cfg.data.tokens, temperature=temperature, top_k=top_k, seed=seed,
+            normalize=cfg.data.normalize, separator=cfg.data.separator,
         )
     for w in caught:
         err.print(f"seqpipe: warning: {w.message}", markup=False)

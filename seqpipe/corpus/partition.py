@@ -67,3 +67,12 @@ def plan_partitions(files: list[InputFile], infos: list[FileInfo], blocksize: in
         group_bytes += f.size
     flush()
     return [Partition(i, tuple(pieces)) for i, pieces in enumerate(partitions)]
+
+
+def count_partitions(files: list[InputFile], blocksize: int) -> int:
+    """How many partitions the files make at most (every file taken as readable UTF-8), before sniffing.
+
+    >>> count_partitions([InputFile("a", 10, 0, None), InputFile("b", 25, 0, None)], 12)
+    4
+    """
+    return len(plan_partitions(files, [FileInfo("utf-8")] * len(files), blocksize))

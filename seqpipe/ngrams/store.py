@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,10 +61,21 @@ def ensure_inside(root: str | Path, path: str | Path) -> None:
                           "refusing to write there")
 
 
+_SHARED = threading.local()  # corpus folders whose lock this thread holds for the counts nested in it
+
+
 @contextmanager
-def corpus_lock(cdir: Path) -> Iterator[None]:
-    """Hold the corpus' write lock, or fail at once naming the lock if another run holds it."""
+def corpus_lock(cdir: Path, nested: bool = False) -> Iterator[None]:
+    """Hold the corpus' write lock, or fail at once naming the lock if another run holds it.
+
+    `nested=True`: the count run inside the block by this thread is this run and shares the lock (the CLI
+    takes it before starting any worker); any other second writer is still refused.
+    """
     cdir.mkdir(parents=True, exist_ok=True)
+    key, shared = os.path.realpath(cdir), _SHARED.__dict__.setdefault("paths", set())
+    if key in shared:  # inside this thread's own nested=True block
+        yield
+        return
     for member in ("LATEST", "snapshots", "partition-cache", "history.parquet"):
         ensure_inside(cdir, cdir / member)
     if os.path.islink(cdir / ".lock"):  # filelock 3.x opens it with O_TRUNC: that would empty the target
@@ -73,9 +85,12 @@ def corpus_lock(cdir: Path) -> Iterator[None]:
         lock.acquire(timeout=0)
     except filelock.Timeout:
         raise CorpusError(f"another run is writing corpus '{cdir.name}' (lock {cdir / '.lock'}); try again later") from None
+    if nested:
+        shared.add(key)
     try:
         yield
     finally:
+        shared.discard(key)
         lock.release()
 
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
+from seqpipe.corpus.sources import corpus_name
 from seqpipe.ngrams.dask_count import count_corpus
 from seqpipe.parallel import dask_client
 
@@ -22,7 +23,7 @@ def temporary_split_snapshot(sources: Sequence[str], *, normalize: str, tokens: 
                              settings: Settings | None = None) -> Iterator[Path]:
     """Count `sources` into a temporary split snapshot with LM counts up to `order`; yield its folder."""
     settings = settings or Settings()
-    corpus = CorpusConfig(sources=tuple(sources), name="lm")
+    corpus = CorpusConfig(sources=tuple(sources), name=corpus_name(list(sources)))
     text = TextConfig.model_validate({"normalize": normalize, "tokens": tokens, "boundary": "flat"})
     ngram = NgramConfig(orders=(1,), split=split, lm_boundary=lm_boundary, lm_order=order, workers=workers,
                         reuse_counts=False)

@@ -7,7 +7,8 @@ there but unreadable is reported in `RunData.problems` instead of raising. Sourc
     <snapshot>/_manifest.json         corpus sizes, totals, Zipf exponents, top n-grams (zipf.png beside it)
     metrics.json "ngram_lm"/"rnn_lm"  one entry per model; models/<name>/metrics.json adds the history
     models/<name>/config.json         a neural model's full config (data split, vocabulary policy)
-    <series>/metrics.json, plots/     k-step errors per model and baseline
+    <series>/metrics.json, plots/     k-step errors per model and baseline (the folder itself when it is
+                                      a `forecast --out` folder)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from seqpipe.ngrams.store import resolve_snapshot
 from seqpipe.runinfo import read_run_info
+from seqpipe.series.config import SERIES_METRICS_KIND
 
 
 class _Loose(BaseModel):
@@ -249,6 +251,9 @@ def _series(info: RunInfo | None, run_dir: Path) -> SeriesResult | None:
     recorded = locate((info.outputs if info else {}).get("series"), run_dir)
     folder = moved_with_run(recorded, run_dir) if recorded is not None else run_dir / "series"
     metrics = read_json(folder / "metrics.json")
+    if metrics is None and recorded is None:  # `forecast --out DIR`: the run folder is the series folder
+        own = read_json(run_dir / "metrics.json")
+        folder, metrics = run_dir, own if own and own.get("kind") == SERIES_METRICS_KIND else None
     if metrics is None:
         return None
     plots = sorted((folder / "plots").glob("*.png")) if (folder / "plots").is_dir() else []

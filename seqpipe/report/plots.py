@@ -1,8 +1,9 @@
 """The report's figures, all inside `runs/<id>/plots/` so the folder can be moved or served as it is.
 
 Drawn here (matplotlib Agg): training curves of the neural LMs (train and valid perplexity per epoch)
-and n-gram perplexity by order. Copied here: the snapshot's Zipf plot and the series plots. Every file
-is written atomically; PNGs left by an earlier render that this one did not write are removed.
+and n-gram perplexity by order. Copied here: the snapshot's Zipf plot and the series plots (shown where
+they are when a `forecast --out` folder is reported: they are already here). Every file is written
+atomically; PNGs left by an earlier render that this one did not write or show are removed.
 """
 
 from __future__ import annotations
@@ -152,7 +153,9 @@ def write_figures(run: RunData) -> Figures:
         by_stem = {p.stem: p for p in run.series.plots}
         for stem in [*SERIES_ORDER, *sorted(set(by_stem) - set(SERIES_ORDER))]:
             if stem in by_stem:
-                fig = keep(copy_plot(by_stem[stem], folder / f"series_{stem}.png"),
+                src = by_stem[stem]
+                here = src.parent.resolve() == folder.resolve()  # the stage's own file: never rewritten
+                fig = keep(src if here else copy_plot(src, folder / f"series_{stem}.png"),
                            SERIES_CAPTIONS.get(stem, stem.replace("_", " ")))
                 figures.series += [fig] if fig else []
     for stale in set(folder.glob("*.png")) - set(written):

@@ -6,13 +6,14 @@ points trains and the values are standardised. `ForecastConfig.model_dump()` is 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ModelName = Literal["linear", "mlp", "rnn", "gru"]
 MODEL_NAMES: tuple[str, ...] = ("linear", "mlp", "rnn", "gru")
 MissingPolicy = Literal["interpolate", "drop", "error"]
+SERIES_METRICS_KIND = "series-forecast"  # the `kind` of the metrics.json a forecast run writes
 
 
 class _Frozen(BaseModel):
@@ -36,7 +37,7 @@ class SeriesConfig(_Frozen):
     seed: int = Field(0, ge=0, description="seed of the sine's noise")
     # a file: a path, or a named series of the registry ('sunspots', 'co2')
     path: str | None = None
-    column: str | None = None
+    column: str | None = Field(None, description="the column holding the series; unset: the only numeric one")
     time_column: str | None = None
     missing: MissingPolicy = Field("interpolate", description="what happens to empty / NA cells")
 
@@ -45,11 +46,25 @@ class SeriesConfig(_Frozen):
         if self.source == "file":
             if not self.path:
                 raise ValueError("a file series needs a path (CSV or Parquet) or a named series")
-            if not self.column:
-                raise ValueError(f"{self.path}: give the column that holds the series")
         elif self.path or self.column or self.time_column:
             raise ValueError("path/column/time_column belong to a file series, not the sine")
         return self
+
+    def settings(self, column: str | None = None) -> dict[str, Any]:
+        """The fields that apply to this source (the sine's or the file's), with the column actually read.
+
+        >>> SeriesConfig(source="file", path="s.csv").settings("v")
+        {'source': 'file', 'path': 's.csv', 'column': 'v', 'time_column': None, 'missing': 'interpolate'}
+        """
+        fields = SINE_FIELDS if self.source == "sine" else FILE_FIELDS
+        found = self.model_dump(mode="json", include={"source", *fields})
+        if self.source == "file" and column is not None:
+            found["column"] = column
+        return {k: found[k] for k in ("source", *fields)}
+
+
+SINE_FIELDS = ("length", "noise_std", "freq", "seed")
+FILE_FIELDS = ("path", "column", "time_column", "missing")
 
 
 class TrainConfig(_Frozen):

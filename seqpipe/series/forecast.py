@@ -24,7 +24,7 @@ import torch
 
 from seqpipe.eval.multistep import Evaluation, LastValue, TrainMean, Transformed, evaluate, prediction_rows
 from seqpipe.io import atomic_path, write_json
-from seqpipe.series.config import ForecastConfig
+from seqpipe.series.config import SERIES_METRICS_KIND, ForecastConfig
 from seqpipe.series.sources import Series, load_series
 from seqpipe.series.train import pick_device, train_model
 from seqpipe.series.windows import Split, Transform, make_split
@@ -120,7 +120,7 @@ def run_forecast(
         out.mkdir(parents=True, exist_ok=True)
         predictions_path = _write_predictions(out / "predictions.parquet", series, split, evals + baselines)
         metrics = _metrics(cfg, series, split, transform, str(device), evals, baselines, model_info)
-        metrics_path = write_json(out / "metrics.json", metrics, kind="series-forecast")
+        metrics_path = write_json(out / "metrics.json", metrics, kind=SERIES_METRICS_KIND)
         plot_paths: list[Path] = []
         if plots:
             from seqpipe.series.plots import write_plots  # matplotlib only when figures are wanted
@@ -173,7 +173,7 @@ def _metrics(
             "beats_last_value": best.k_step_errors[k]["mse"] < last.k_step_errors[k]["mse"],
         }
     return {
-        "config": cfg.model_dump(mode="json"),
+        "config": {**cfg.model_dump(mode="json"), "series": cfg.series.settings(series.name)},
         "series": {**series.summary(), "first_time": str(series.time[0]), "last_time": str(series.time[-1])},
         "split": split.summary(),
         "transform": {

@@ -81,7 +81,7 @@ def load_series(cfg: SeriesConfig) -> Series:
     """The series a config describes (the sine, or a file column)."""
     if cfg.source == "sine":
         return sine_series(cfg.length, cfg.noise_std, cfg.freq, cfg.seed)
-    assert cfg.path is not None and cfg.column is not None  # the config's validator guarantees both
+    assert cfg.path is not None  # the config's validator guarantees it
     return read_column(cfg.path, cfg.column, cfg.time_column, cfg.missing)
 
 
@@ -99,9 +99,11 @@ def resolve_path(path: str) -> Path:
 
 
 def read_column(
-    path: str, column: str, time_column: str | None = None, missing: MissingPolicy = "interpolate"
+    path: str, column: str | None, time_column: str | None = None, missing: MissingPolicy = "interpolate"
 ) -> Series:
     r"""Read one numeric column (and an optional time column) of a CSV or Parquet file, cleaned.
+
+    Without a `column`, the table's only numeric column other than the time column is read.
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "level.csv"
@@ -111,7 +113,9 @@ def read_column(
     ([5.0, 7.0, 9.0, 11.0], [1700, 1701, 1702, 1703], (2, 2))
     """
     file = resolve_path(path)
-    frame = _read_table(file, [column] + ([time_column] if time_column else []))
+    wanted = [time_column] if time_column else []
+    frame = _read_table(file, [column, *wanted] if column else None, wanted)
+    column = column or infer_column(file, frame, time_column)
     values = _numbers(frame[column], f"{file.name}: column {column!r}")
     time = (
         _time_values(frame[time_column], f"{file.name}: time column {time_column!r}") if time_column else None
@@ -154,7 +158,9 @@ def read_column(
     )
 
 
-def _read_table(file: Path, columns: list[str]) -> pd.DataFrame:
+def _read_table(file: Path, columns: list[str] | None, required: list[str] | None = None) -> pd.DataFrame:
+    """`columns` of a table (None: all of them), after checking that `columns` (or `required`) exist."""
+    wanted = columns if columns is not None else required or []
     if file.suffix.lower() in PARQUET_SUFFIXES:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -163,8 +169,8 @@ def _read_table(file: Path, columns: list[str]) -> pd.DataFrame:
             available = list(pq.read_schema(file).names)
         except (pa.ArrowException, OSError, ValueError) as exc:
             raise CorpusError(f"{file.name}: cannot read as Parquet ({type(exc).__name__}: {exc})") from None
-        _check_columns(file, columns, available)
-        return pd.read_parquet(file, columns=list(dict.fromkeys(columns)))
+        _check_columns(file, wanted, available)
+        return pd.read_parquet(file, columns=list(dict.fromkeys(columns)) if columns is not None else None)
     try:
         # every cell as text, nothing guessed: the checks below decide what is missing and what is bad
         frame = pd.read_csv(
@@ -172,11 +178,38 @@ def _read_table(file: Path, columns: list[str]) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise CorpusError(f"{file.name}: cannot read as CSV ({type(exc).__name__}: {exc})") from None
-    _check_columns(file, columns, [str(c) for c in frame.columns])
+    _check_columns(file, wanted, [str(c) for c in frame.columns])
     if frame.shape[1] > 1:
         # a blank line in a one-column file is an empty cell; with several columns it is not a row
         frame = frame[(frame != "").any(axis=1)].reset_index(drop=True)
     return frame
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _is_numeric(raw: pd.Series) -> bool:
+    """Whether every cell of a column is a number or missing, and one at least is a number."""
+    try:
+        return bool((~np.isnan(_numbers(raw, ""))).any())
+    except CorpusError:
+        return False
+
+
+def infer_column(file: Path, frame: pd.DataFrame, time_column: str | None = None) -> str:
+    """The table's one numeric column besides the time column, or an error listing the numeric columns.
+
+    >>> infer_column(Path("s.csv"), pd.DataFrame({"year": ["1", "2"], "v": ["3", "4"]}), "year")
+    'v'
+    """
+    numeric = [str(c) for c in frame.columns if str(c) != time_column and _is_numeric(frame[c])]
+    if len(numeric) == 1:
+        return numeric[0]
+    months = sum(str(c).strip().lower()[:3] in _MONTHS for c in frame.columns)
+    wide = ("; it looks wide (one column per month?): put the series in one column, one value per row"
+            if months >= 3 or len(numeric) >= 12 else "")
+    raise CorpusError(f"{file.name}: give the column that holds the series (--column); numeric columns: "
+                      f"{', '.join(numeric) or 'none'}{wide}")
 
 
 def _check_columns(file: Path, wanted: list[str], available: list[str]) -> None:

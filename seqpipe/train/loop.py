@@ -10,13 +10,13 @@ validation perplexity on the whole valid range, early stopping, then an atomic c
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -86,6 +86,7 @@ class FitResult:
     steps: int = 0
     valid: PerplexityReport | None = None  # of the weights fit returns with, when this call measured them
     first_step_s: float | None = None  # from the clock start to the first training step of this call
+    budget_end: float | None = None  # time.perf_counter() when the time budget runs out (None: no budget)
 
     @property
     def tokens_per_s(self) -> float:
@@ -97,14 +98,14 @@ class FitResult:
 @dataclass
 class _LoopState:
     step: int = 0
-    elapsed: float = 0.0  # wall seconds spent in fit so far, across resumes (the time budget)
+    elapsed: float = 0.0  # wall seconds spent in fit so far, across resumes
+    budget_minutes: float | None = None  # the time budget in force
+    budget_from: float = 0.0  # `elapsed` when that budget started
     best_epoch: int | None = None
     best_nll: float = math.inf  # valid nats per token
     bad_epochs: int = 0
     lr_scale: float = 1.0  # the plateau schedule's factor
     history: list[dict[str, Any]] = field(default_factory=list)
-    batch: int = 0  # minibatches done in the current epoch when saved mid-epoch (0: at an epoch end)
-    partial: list[float] = field(default_factory=list)  # that epoch's [nll, tokens, seconds] so far
 
 
 def make_optimizer(model: nn.Module, cfg: LMTrainConfig) -> torch.optim.Optimizer:
@@ -183,7 +184,7 @@ class _EpochHooks:
     out_of_time: Callable[[], bool]
     bar: _Progress
     save_due: Callable[[], bool] = lambda: False
-    save: Callable[[int, Any, list[float]], None] | None = None
+    save: Callable[[EpochRecord], None] | None = None  # a mid-epoch checkpoint of the epoch so far
     on_progress: ProgressFn | None = None
     position: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (done, total): steps, or seconds of the budget
     first_step: float | None = None  # perf_counter of this call's first step
@@ -198,18 +199,12 @@ def _train_epoch(
     epoch: int,
     device: torch.device,
     hooks: _EpochHooks,
-    skip: int = 0,
-    carry: Any = None,
 ) -> EpochRecord:
-    """One epoch of truncated BPTT; stops early (complete=False) when the time budget is spent.
-
-    `skip` minibatches were done before a mid-epoch checkpoint; `carry` is the state saved with it.
-    """
+    """One epoch of truncated BPTT; stops early (complete=False) when the time budget is spent."""
     params = [p for p in model.parameters() if p.requires_grad]
-    nll, tokens, before = (loop.partial + [0.0, 0, 0.0])[:3] if skip else (0.0, 0, 0.0)
-    state, complete, lr = carry, True, cfg.lr
-    started = time.perf_counter() - before
-    for i, (X, Y) in enumerate(batches, start=skip + 1):
+    nll, tokens, state, complete, lr = 0.0, 0, None, True, cfg.lr
+    started = time.perf_counter()
+    for i, (X, Y) in enumerate(batches, start=1):
         X, Y = X.to(device), Y.to(device)
         if hooks.first_step is None:
             hooks.first_step = time.perf_counter()
@@ -242,12 +237,35 @@ def _train_epoch(
             complete = False
             break
         if hooks.save is not None and hooks.save_due():
-            hooks.save(i, detach_state(state), [nll, tokens, time.perf_counter() - started])
+            hooks.save(EpochRecord(epoch, loop.step, tokens, nll, lr, time.perf_counter() - started, complete=False))
     seconds = time.perf_counter() - started
     bad = first_non_finite(model.state_dict())
     if bad is not None:
         raise NonFiniteError(f"weight {bad!r} is not finite after step {loop.step} (epoch {epoch})")
     return EpochRecord(epoch, loop.step, tokens, nll, lr, seconds, complete=complete)
+
+
+def resume_partial_epoch(
+    history: list[EpochRecord], stream: BatchStream | SourceStream, epochs: int | None
+) -> EpochRecord | None:
+    """Take an epoch a time budget cut off the history and rewind the stream to it, when `epochs` lets it
+    be finished; None when all were whole."""
+    if not history or history[-1].complete or (epochs is not None and history[-1].epoch > epochs):
+        return None
+    stream.epoch -= 1
+    return history.pop()
+
+
+def merge_partial(partial: EpochRecord, rest: EpochRecord) -> EpochRecord:
+    """One record of an epoch trained in two parts (before and after a resume).
+
+    >>> r = merge_partial(EpochRecord(1, 3, 30, 6.0, 1.0, 2.0, complete=False), EpochRecord(1, 10, 70, 7.0, 0.5, 3.0))
+    >>> r.steps, r.train_tokens, r.train_nll, r.seconds, r.complete
+    (10, 100, 13.0, 5.0, True)
+    """
+    return EpochRecord(rest.epoch, rest.steps, partial.train_tokens + rest.train_tokens,
+                       partial.train_nll + rest.train_nll, rest.lr, partial.seconds + rest.seconds,
+                       rest.valid_tokens, rest.valid_nll, rest.complete)
 
 
 class _RecentRate:
@@ -328,20 +346,15 @@ def fit(
     evaluate_valid = valid_evaluator(valid_ids, cfg, device, on_progress, valid_windows) if has_valid else None
     loop = _LoopState()
     best_model: dict[str, torch.Tensor] | None = None
-    carry: Any = None
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         stream.load_state_dict(resume["iterator"])
         loop = _LoopState(**resume["loop"])
         best_model = resume.get("best_model")
-        if loop.batch:  # saved mid-epoch: redo that epoch from the next minibatch, with the carried state
-            stream.epoch -= 1
-            saved = resume.get("carry")
-            carry = tuple(t.to(device) for t in saved) if isinstance(saved, (list, tuple)) else saved
-            carry = carry.to(device) if isinstance(carry, torch.Tensor) else carry
         set_rng_state(resume["rng"])  # last: nothing may draw between here and the first minibatch
     history = [EpochRecord(**r) for r in loop.history]
+    partial = resume_partial_epoch(history, stream, cfg.epochs)  # cut by a budget or a mid-epoch checkpoint
     reports: dict[int, PerplexityReport] = {}  # valid reports of the best and the last epoch measured here
     full_budget = cfg.minutes * 60.0 if cfg.minutes else math.inf
     reserve = reserve_s if callable(reserve_s) else (lambda rate: reserve_s)
@@ -353,16 +366,21 @@ def fit(
         if not math.isfinite(full_budget):
             return False
         budget = full_budget - reserve(rate.tick(loop.step))
-        return spent() >= budget
+        return spent_of_budget() >= budget
     total_steps = (cfg.epochs or 0) * stream.batches_in(0)
     elapsed_before, stopped = loop.elapsed, "epochs"
     last_save = time.perf_counter()
+    if loop.budget_minutes != cfg.minutes:  # a new time budget (another --minutes, or none) counts from now
+        loop.budget_minutes, loop.budget_from = cfg.minutes, loop.elapsed
 
     def spent() -> float:
         return elapsed_before + time.perf_counter() - started
 
+    def spent_of_budget() -> float:
+        return spent() - loop.budget_from
+
     def lr_at() -> float:
-        progress = max(loop.step / total_steps if total_steps else 0.0, spent() / budget)
+        progress = max(loop.step / total_steps if total_steps else 0.0, spent_of_budget() / budget)
         return cfg.lr * loop.lr_scale * lr_factor(cfg, loop.step, progress)
 
     def payload() -> dict[str, Any]:
@@ -377,11 +395,13 @@ def fit(
             "loop": plain(asdict(loop)),
         }
 
-    def save_mid(batch: int, state: Any, partial: list[float]) -> None:
+    def save_mid(so_far: EpochRecord) -> None:
+        """Checkpoint mid-epoch: the history ends with the epoch so far (incomplete), as a budget stop does."""
         nonlocal last_save
-        loop.batch, loop.partial = batch, [float(v) for v in partial]
-        save_checkpoint(checkpoint_path, {**payload(), "carry": state})  # type: ignore[arg-type]
-        loop.batch, loop.partial, last_save = 0, [], time.perf_counter()
+        done = so_far if partial is None else merge_partial(partial, so_far)
+        loop.history = [asdict(r) for r in [*history, done]]
+        save_checkpoint(checkpoint_path, payload())  # type: ignore[arg-type]
+        loop.history, last_save = [asdict(r) for r in history], time.perf_counter()
 
     every = cfg.checkpoint_minutes * 60.0 if cfg.checkpoint_minutes else math.inf
     hooks = _EpochHooks(
@@ -391,20 +411,23 @@ def fit(
         save_due=lambda: time.perf_counter() - last_save >= every,
         save=save_mid if checkpoint_path and cfg.checkpoint_minutes else None,
         on_progress=on_progress,
-        position=lambda: (loop.step, total_steps) if total_steps else (int(spent()), int(budget)),
+        position=lambda: (loop.step, total_steps) if total_steps else (int(spent_of_budget()), int(budget)),
     )
     bar = hooks.bar
     with bar.running():
         while cfg.epochs is None or stream.epoch < cfg.epochs:
             epoch = stream.epoch + 1
             model.train()
-            skip = loop.batch
-            batches = stream.next_epoch(skip) if isinstance(stream, SourceStream) else islice(
-                stream.next_epoch(), skip, None
-            )
-            record = _train_epoch(model, batches, optimizer, cfg, loop, epoch, device, hooks, skip, carry)
-            loop.batch, loop.partial, carry = 0, [], None
-            stopped = "time-budget" if spent() >= budget else stopped
+            skip = 0 if partial is None else partial.steps - (history[-1].steps if history else 0)
+            if isinstance(stream, SourceStream):
+                batches = stream.next_epoch(skip)  # an epoch cut short: finish it, skipping what it trained
+            else:
+                batches = itertools.islice(stream.next_epoch(), skip, None)
+            record = _train_epoch(model, batches, optimizer, cfg, loop, epoch, device, hooks)
+            if partial is not None:
+                record = merge_partial(partial, record)
+                partial = None
+            stopped = "time-budget" if spent_of_budget() >= budget else stopped
             last = stopped == "time-budget" or (cfg.epochs is not None and epoch >= cfg.epochs)
             if evaluate_valid is not None and (epoch % cfg.eval_every == 0 or last):
                 report = evaluate_valid(model)
@@ -439,4 +462,6 @@ def fit(
         model.load_state_dict(best_model)
         final = loop.best_epoch
     first = None if hooks.first_step is None else hooks.first_step - started
-    return FitResult(history, stopped, loop.best_epoch, loop.step, reports.get(final) if final else None, first)
+    end = time.perf_counter() + full_budget - spent_of_budget() if math.isfinite(full_budget) else None
+    return FitResult(history, stopped, loop.best_epoch, loop.step, reports.get(final) if final else None, first,
+                     end)

@@ -91,16 +91,27 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
+def config_differences(saved: dict[str, Any], mine: dict[str, Any], skip: frozenset[str] = frozenset()) -> list[str]:
+    """`field: saved ≠ mine` for every field two dumped configs disagree on (the model kind reads `model`).
+
+    >>> config_differences({"kind": "gru", "hidden": 8}, {"kind": "lstm", "hidden": 8})
+    ['model: gru ≠ lstm']
+    """
+    return [f"{'model' if k == 'kind' else k}: {saved.get(k)} ≠ {mine[k]}"
+            for k in mine if mine[k] != saved.get(k) and k not in skip]
+
+
 def check_resumable(cfg: LMRunConfig, saved: LMRunConfig) -> None:
-    """Refuse to resume a checkpoint under a config that would train something else."""
-    if cfg.data != saved.data or cfg.model != saved.model:
-        part = "data" if cfg.data != saved.data else "model"
-        raise ValueError(f"the checkpoint was trained with another {part} config; resume with the saved one")
-    mine, theirs = cfg.train.model_dump(), saved.train.model_dump()
-    changed = sorted(k for k in mine if mine[k] != theirs[k] and k not in RESUMABLE_CHANGES)
+    """Refuse to resume a checkpoint under a config that would train something else, naming the fields."""
+    for part in ("data", "model"):
+        changed = config_differences(getattr(saved, part).model_dump(), getattr(cfg, part).model_dump())
+        if changed:
+            raise ValueError(f"the checkpoint was trained with another {part} config: {'; '.join(changed)} "
+                             "(checkpoint ≠ this run); resume with the saved one")
+    changed = config_differences(saved.train.model_dump(), cfg.train.model_dump(), RESUMABLE_CHANGES)
     if changed:
         raise ValueError(
-            f"cannot change {', '.join(changed)} when resuming (only {', '.join(sorted(RESUMABLE_CHANGES))})"
+            f"cannot change {'; '.join(changed)} when resuming (only {', '.join(sorted(RESUMABLE_CHANGES))})"
         )
 
 
@@ -185,7 +196,7 @@ def train_lm(
     test = None
     if plan.test_windows:
         with EvalBar("test", progress, on_progress).running(plan.test_tokens) as bar:
-            deadline = started + t.minutes * 60.0 - EXIT_S - wall_before if t.minutes else None
+            deadline = result.budget_end - EXIT_S if result.budget_end is not None else None
             test = evaluate_windows(model, data.test, plan.test_windows, t.eval_batch_size, t.num_steps,
                                     device, chunk=plan.chunk, on_progress=bar, deadline=deadline)
     last = result.history[-1] if result.history else None

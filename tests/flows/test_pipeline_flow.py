@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from seqpipe.config import CorpusConfig, NgramConfig
-from seqpipe.ngrams.lm_config import NgramLMConfig
+from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.series.config import ForecastConfig, TrainConfig
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
 

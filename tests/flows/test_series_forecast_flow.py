@@ -17,7 +17,9 @@ def test_series_forecast_flow_publishes_the_k_step_table(tmp_path):
     summary = series_forecast(config=cfg, out=str(tmp_path), plots=False)
 
     assert summary["out_dir"] == str(tmp_path) and summary["models"] == ["mlp", "gru"]
-    assert json.loads((tmp_path / "metrics.json").read_text())["config"] == cfg.model_dump(mode="json")
+    recorded = json.loads((tmp_path / "metrics.json").read_text())["config"]
+    assert recorded["series"] == {"source": "sine", "length": 1000, "noise_std": 0.2, "freq": 0.01, "seed": 0}
+    assert ForecastConfig.model_validate(recorded) == cfg  # only the sine's settings, and still the whole config
     assert (tmp_path / "predictions.parquet").is_file()
     json.dumps(summary)  # the flow returns plain JSON-able data, never frames or tensors
 

@@ -60,9 +60,10 @@ def stats(*args: str) -> None:
 
 @pytest.mark.timeout(60)
 def test_memory_limit_option_reaches_every_worker(tmp_path, monkeypatch):
-    (tmp_path / "c.txt").write_text("a few words to count\n")
+    (tmp_path / "c.txt").write_text("a few words to count\n" * 100)  # two partitions: two workers are started
     seen = watch_workers(monkeypatch)
-    stats(str(tmp_path / "c.txt"), "--out", str(tmp_path / "out"), "--workers", "2", "--memory-limit", "300MiB")
+    stats(str(tmp_path / "c.txt"), "--out", str(tmp_path / "out"), "--workers", "2", "--memory-limit", "300MiB",
+          "--blocksize", "1200")
     assert list(seen["limits"].values()) == [300 * 2**20] * 2
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -73,3 +75,12 @@ def test_word_level_output_is_space_joined():
     model = build_lm("rnn", len(vocab), hidden=4)
     words = generate(model, vocab, "the time", 3, unit="word").split(" ")
     assert words[:2] == ["the", "time"] and len(words) == 5 and all(w in vocab for w in words)
+
+
+def test_the_prefix_is_normalized_as_the_training_text(net):
+    # issue 14 row 3: 'The Time Traveller' on a d2l model read 'T' as <unk>
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text = generate(net, VOCAB, "The Time Traveller", 10, normalize="d2l")
+    assert text.startswith("The Time Traveller") and len(text) == 28
+    assert text == "The Time Traveller" + generate(net, VOCAB, "the time traveller", 10)[18:]

@@ -137,6 +137,58 @@ def test_resume_refuses_other_settings_and_a_changed_vocabulary(tmp_path):
     assert torch.get_num_threads() == 1
 
 
+def test_generate_reads_the_prefix_as_the_model_was_trained(tmp_path, capsys):
+    # issue 14 row 3: '阿Q' on a unicode model warned that 'Q' is unknown although 'q' is in the vocabulary
+    corpus = tmp_path / "aq.txt"
+    corpus.write_text("阿Q正傳。阿Q的名字\n" * 40, encoding="utf-8")
+    cfg = LMRunConfig(
+        data=LMDataConfig(sources=(str(corpus),), normalize="unicode", tokens="char", split="none"),
+        model=LMModelConfig(kind="rnn", hidden=8),
+        train=LMTrainConfig(batch_size=2, num_steps=5, epochs=1, threads=1),
+    )
+    summary = train_lm(cfg, tmp_path / "run")
+    code, out, err = cli(capsys, "generate", summary.checkpoint, "--prefix", "阿Q\u3000", "--n", "3")
+    assert code == 0 and err == "" and out.startswith("阿Q\u3000") and len(out.rstrip("\n")) == 6
+
+
+@pytest.mark.parametrize(
+    "option,value,words",
+    [("--n", "-3", "--n -3: the number of tokens"), ("--temperature", "-1", "--temperature -1.0: must be 0"),
+     ("--top-k", "0", "--top-k 0: must be 1 or more")],
+)
+def test_each_bad_generate_option_is_named_with_its_range(capsys, tmp_path, option, value, words):
+    # issue 14 row 12: the three options shared one message (and the checkpoint was read first)
+    code, _, err = cli(capsys, "generate", str(tmp_path / "checkpoint.pt"), option, value)
+    assert code == 2 and err == f"seqpipe: error: {err.removeprefix('seqpipe: error: ')}"
+    assert words in err and err.count("\n") == 1
+
+
+def test_resume_names_the_model_fields_that_differ(tmp_path):
+    # issue 14 row 11: 'trained with another model config' did not say which field
+    summary = train_lm(tiny_config(), tmp_path)
+    other = tiny_config().model_copy(update={"model": LMModelConfig(kind="gru", hidden=16)})
+    with pytest.raises(ValueError, match="another model config") as info:
+        train_lm(other, tmp_path, resume=summary.checkpoint)
+    assert "model: rnn ≠ gru" in str(info.value) and "hidden: 8 ≠ 16" in str(info.value)
+
+
+def test_resume_with_epochs_replaces_a_spent_time_budget_and_completes_the_cut_epoch(tmp_path, capsys):
+    # issue 14 row 2: after --minutes, `--resume --epochs N` ran one step per epoch (the budget carried over)
+    first = train_lm(tiny_config(epochs=None, minutes=1e-6), tmp_path)
+    assert first.stopped == "time-budget" and first.steps == 1
+    elapsed = load_checkpoint(first.checkpoint)["loop"]["elapsed"]
+    code, out, _ = cli(capsys, "train-lm", "--resume", first.checkpoint, "--epochs", "3", "--json")
+    resumed = json.loads(out.strip().splitlines()[-1])
+    assert code == 0 and resumed["epochs"] == 3 and resumed["stopped"] == "epochs"
+    history = json.loads((tmp_path / "models" / "rnn" / "metrics.json").read_text())["history"]
+    per_epoch = [b["steps"] - a for a, b in zip([0] + [h["steps"] for h in history], history)]
+    assert [h["epoch"] for h in history] == [1, 2, 3] and all(h["complete"] for h in history)
+    assert len(set(per_epoch)) == 1 and per_epoch[0] > 1  # the cut epoch was finished, not repeated
+    resumed_ckpt = load_checkpoint(first.checkpoint)
+    assert resumed_ckpt["config"]["train"]["minutes"] is None
+    assert resumed_ckpt["loop"]["elapsed"] > elapsed and resumed["wall_s"] > elapsed  # wall time still adds up
+
+
 CHINESE = "第一回　灵根育孕源流出　心性修持大道生\n诗曰：混沌未分天地乱，茫茫渺渺无人见。\n" * 40
 
 

@@ -107,8 +107,9 @@ def test_real_local_cluster_many_parts_sorted_and_typed(tmp_path):
 
 def test_timemachine_lm_counts_equal_the_in_memory_counts(tmp_path):
     """The book's corpus, first 90 % of lines: the k-gram tables the n-gram LM is estimated from."""
+    from reference_lm.lm_counts import count_ngrams
+
     from seqpipe.corpus import load_lines
-    from seqpipe.ngrams.lm_counts import count_ngrams
     from seqpipe.text.split import split_lines
 
     snap = run_count(["timemachine"], tmp_path, orders=(1, 2, 3, 4, 5), workers=0, blocksize=50_000,

@@ -122,3 +122,10 @@ def test_top_reads_ties_alphabetically(snapshot):
     assert store.top_ngrams(snapshot, 1, 3) == [("the", 3), ("cat", 2), ("mat", 1)]
     with pytest.raises(CorpusError, match="no n-grams of order 4"):
         store.top_ngrams(snapshot, 4, 3)
+
+
+def test_a_count_nested_in_its_own_runs_lock_shares_it(snapshot, tmp_path):
+    cdir = tmp_path / "out" / "corpus" / "cats"
+    with store.corpus_lock(cdir, nested=True):  # the CLI: locked before any worker starts
+        assert run_count([tmp_path / "c.txt"], tmp_path / "out", name="cats").unchanged
+    assert run_count([tmp_path / "c.txt"], tmp_path / "out", name="cats").unchanged  # and released

@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from reference_lm.lm import count_lm, estimate
+from reference_lm.lm_counts import BOS_ID, count_ngrams, encode_eval
+from reference_lm.lm_eval import evaluate
 
-from seqpipe.ngrams.lm import count_lm, estimate
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_counts import BOS_ID, count_ngrams, encode_eval
-from seqpipe.ngrams.lm_eval import evaluate
+from seqpipe.ngram_lm.config import NgramLMConfig
 
 TRAIN = ["a b a", "b a"]  # <s> a b a </s> / <s> b a </s>; |V| = {a, b, </s>, <unk>} = 4
 

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from seqpipe.cli import main
 from seqpipe.errors import one_line
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_eval import run_lm, save_run
+from seqpipe.ngram_lm.config import NgramLMConfig
+from seqpipe.ngram_lm.stage import estimate_sources, run_and_save
 
 
 @pytest.mark.parametrize(
@@ -45,12 +45,12 @@ def test_config_defaults_and_split_forms():
 def test_empty_training_text_is_a_clear_error(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n   \n")
-    with pytest.raises(ValueError, match="holds no text"):
-        run_lm(str(empty), NgramLMConfig())
+    with pytest.raises(ValueError, match="corpus 'empty': no tokens after"):
+        estimate_sources([str(empty)], NgramLMConfig())
     punct = tmp_path / "punct.txt"
     punct.write_text("\n".join(["!!!"] * 9 + ["word"]))
-    with pytest.raises(ValueError, match="no training text"):
-        run_lm(str(punct), NgramLMConfig())
+    with pytest.raises(ValueError, match="training lines hold no tokens"):
+        estimate_sources([str(punct)], NgramLMConfig())
 
 
 def _cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -100,7 +100,7 @@ def test_cli_errors_are_one_line_with_status_2(capsys, shared_data, tmp_path, mo
 
 
 def test_save_run_writes_versioned_metrics_and_arpa(shared_data, tmp_path):
-    summary = save_run(run_lm("timemachine", NgramLMConfig(order=2)), tmp_path)
+    summary = run_and_save(NgramLMConfig(order=2), tmp_path, sources=["timemachine"])
     model_dir = tmp_path / "models" / "ngram-mkn-o2"
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["kind"] == "ngram-lm-metrics" and metrics["schema_version"] >= 1
@@ -110,19 +110,22 @@ def test_save_run_writes_versioned_metrics_and_arpa(shared_data, tmp_path):
 
 
 def test_save_run_writes_samples_that_continue_the_training_text(shared_data, tmp_path):
-    from seqpipe.ngrams.generate import generate
+    from reference_lm.lm_eval import run_lm
+
     from seqpipe.samples import read_samples
 
-    run = run_lm("timemachine", NgramLMConfig(order=3))
-    summary = save_run(run, tmp_path)
+    summary = run_and_save(NgramLMConfig(order=3), tmp_path, sources=["timemachine"])
     samples, _ = read_samples(tmp_path / "models" / "ngram-mkn-o3")
     assert summary["samples"] == str(tmp_path / "models" / "ngram-mkn-o3" / "samples.json")
     assert [s.prefix for s in samples] == ["the time"] * 3  # "The Time Machine, by H. G. Wells": its first words
     assert [s.how for s in samples] == [f"sampled, seed {i}, to </s> or 20 tokens" for i in range(3)]
-    assert samples[1].text == " ".join(generate(run.model, ["the", "time"], max_tokens=20, seed=1))
+    assert len({s.text for s in samples}) == 3 and all(s.text.startswith("the time ") for s in samples)
+    words = set(run_lm("timemachine", NgramLMConfig(order=3)).model.vocab.idx_to_token)
+    assert all(set(s.text.split()) <= words for s in samples)  # every sampled word is a training word
+    again = run_and_save(NgramLMConfig(order=3), tmp_path / "again", sources=["timemachine"])
+    assert read_samples(tmp_path / "again" / "models" / "ngram-mkn-o3")[0] == samples and again["name"] == summary["name"]
     (tmp_path / "xyj.txt").write_text("第一回　灵根育孕源流出\n混沌未分天地乱\n" * 30, encoding="utf-8")
-    char = run_lm(str(tmp_path / "xyj.txt"), NgramLMConfig(order=3, normalize="unicode", tokens="char"))
-    save_run(char, tmp_path)
+    run_and_save(NgramLMConfig(order=3, normalize="unicode", tokens="char"), tmp_path, sources=[str(tmp_path / "xyj.txt")])
     samples, _ = read_samples(tmp_path / "models" / "ngram-mkn-o3-char")
     assert {s.prefix for s in samples} == {"第一回 灵根育孕源流出"}
     assert all(s.text.startswith("第一回 灵根育孕源流出") and set(s.continuation) <= set("第一回 灵根育孕源流出混沌未分天地乱")

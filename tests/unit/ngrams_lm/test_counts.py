@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from seqpipe.ngrams.lm_counts import (
+from reference_lm.lm_counts import (
     BOS,
     EOS,
     UNK,
@@ -20,6 +19,7 @@ from seqpipe.ngrams.lm_counts import (
     lookup_rows,
     pad_sentences,
 )
+
 from seqpipe.text.tokenize import tokenize_line
 
 

@@ -6,10 +6,10 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from reference_lm.lm import count_lm, kneser_ney
+from reference_lm.lm_counts import BOS_ID, count_ngrams
 
-from seqpipe.ngrams.generate import generate, sample_next, sample_sentences
-from seqpipe.ngrams.lm import count_lm, kneser_ney
-from seqpipe.ngrams.lm_counts import BOS_ID, count_ngrams
+from seqpipe.ngram_lm.generate import generate, sample_next, sample_sentences
 
 TRAIN = ["the time machine", "the time traveller smiled", "a machine for travelling in time"] * 3
 

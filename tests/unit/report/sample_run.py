@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
+from seqpipe.ngram_lm.config import NgramLMConfig
+from seqpipe.ngram_lm.stage import run_and_save
 from seqpipe.ngrams.dask_count import count_corpus
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_eval import run_lm, save_run
 from seqpipe.parallel import dask_client
 from seqpipe.runinfo import write_run_info
 from seqpipe.series.config import ForecastConfig, TrainConfig
@@ -26,8 +26,8 @@ RUN_ID = "20261129T000000Z-report"
 def count(sources: tuple[str, ...], out: Path, text: TextConfig | None = None) -> Path:
     """Publish a snapshot of `sources` under `out` in this process; return its folder."""
     with dask_client(0) as client:
-        return count_corpus(CorpusConfig(sources=sources), text or TextConfig(), NgramConfig(workers=0), out, client,
-                            Settings()).snapshot
+        return count_corpus(CorpusConfig(sources=sources), text or TextConfig(),
+                            NgramConfig(workers=0, split=(0.9,), lm_order=3), out, client, Settings()).snapshot
 
 
 def build_run(out: Path) -> Path:
@@ -40,7 +40,7 @@ def build_run(out: Path) -> Path:
     started = time.perf_counter()
     ngram_cfgs = [NgramLMConfig(order=o) for o in (2, 3)]
     for cfg in ngram_cfgs:
-        save_run(run_lm(["timemachine"], cfg), run)
+        run_and_save(cfg, run, snapshot=snapshot)
     timings["ngram-lm"] = time.perf_counter() - started
     started = time.perf_counter()
     lm_cfg = LMRunConfig(data=LMDataConfig(max_tokens=20_000), model=LMModelConfig(kind="gru", hidden=32),

@@ -67,7 +67,7 @@ def test_table_output_without_json(tmp_path, capsys):
     [
         (["forecast"], "give exactly one series"),
         (["forecast", "--sine", "--csv", "x.csv"], "give exactly one series"),
-        (["forecast", "--csv", "co2"], "give the column"),
+        (["forecast", "--csv", "co2"], "co2.csv: give the column that holds the series (--column); numeric columns: date, co2"),
         (["forecast", "--csv", "co2", "--column", "nope"], "no column 'nope'; columns are: date, co2"),
         (["forecast", "--csv", "co2", "--column", "co2", "--missing", "error"], "59 missing cells"),
         (["forecast", "--csv", "nowhere.csv", "--column", "v"], "nowhere.csv: no such file"),
@@ -101,3 +101,50 @@ def test_non_numeric_column_is_one_line(tmp_path, capsys):
 def test_seed_draws_the_sine_and_all_means_every_model():
     cfg = build_config(True, None, None, None, "interpolate", "all", 4, None, None, "1,4", 5, 3)
     assert cfg.series.seed == 3 and cfg.seed == 3 and cfg.models == ("linear", "mlp", "rnn", "gru")
+
+
+def _daily_csv(tmp_path):
+    rows = "\n".join(f"2020-{1 + i // 28:02d}-{1 + i % 28:02d},{(i * 7) % 11}" for i in range(80))
+    (tmp_path / "s.csv").write_text("day,v\n" + rows + "\n")
+    return ["forecast", "--csv", str(tmp_path / "s.csv"), "--model", "linear", "--epochs", "1", "--horizons",
+            "1,2", "--no-plots", "--json", "--out", str(tmp_path / "o")]
+
+
+def test_the_only_numeric_column_is_read(tmp_path, capsys):
+    # issue 14 row 6: --column was required even when the file has one numeric column
+    code, out, err = _run(_daily_csv(tmp_path), capsys)
+    assert code == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["series"] == "v" and "column 'v'" in err
+    assert json.loads((tmp_path / "o" / "metrics.json").read_text())["config"]["series"]["column"] == "v"
+
+
+def test_a_file_series_records_only_the_file_settings(tmp_path, capsys):
+    # issue 14 row 9: metrics.json's config recorded the sine's length, noise_std and freq for a file
+    code, _, err = _run([*_daily_csv(tmp_path), "--column", "v", "--time-column", "day"], capsys)
+    assert code == 0, err
+    series = json.loads((tmp_path / "o" / "metrics.json").read_text())["config"]["series"]
+    assert series == {"source": "file", "path": str(tmp_path / "s.csv"), "column": "v", "time_column": "day",
+                      "missing": "interpolate"}
+
+
+def test_a_wide_file_without_column_gets_a_hint(tmp_path, capsys):
+    months = "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec"
+    (tmp_path / "w.csv").write_text(f"Year,{months}\n1990,{','.join('1' * 12)}\n1991,{','.join('2' * 12)}\n")
+    code, _, err = _run(["forecast", "--csv", str(tmp_path / "w.csv"), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and err.count("\n") == 1 and "value:" not in err
+    assert "numeric columns: Year, Jan, Feb" in err and "looks wide (one column per month?)" in err
+
+
+def test_the_output_says_when_no_model_beats_the_last_value(tmp_path, capsys, monkeypatch):
+    # issue 14 row 15: 'best at k=1: linear (*)' although the last value was lower
+    from seqpipe.series import forecast
+
+    summary = {"series": "x", "tau": 4, "model": "linear", "mse_by_k": {"1": 0.2343},
+               "baseline_last_mse_by_k": {"1": 0.2336}, "baseline_mean_mse_by_k": {"1": 0.9},
+               "beats_last_value_at_first_k": False, "metrics": "m", "predictions": "p", "plots": [],
+               "by_model": {"linear": {"mse_by_k": {"1": 0.2343}, "one_step_test_mse": 0.2}}}
+    monkeypatch.setattr(forecast, "run_forecast", lambda *a, **k: summary)
+    code, out, err = _run(["forecast", "--sine", "--model", "linear", "--out", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert "no model beats the last-value baseline at k=1: best linear 0.2343, last value 0.2336" in out
+    assert "best at k=1" not in out

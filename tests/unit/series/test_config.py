@@ -65,7 +65,6 @@ def test_bad_settings_are_one_line(kwargs, message):
     ("kwargs", "message"),
     [
         ({"source": "file", "column": "v"}, "needs a path"),
-        ({"source": "file", "path": "x.csv"}, "give the column"),
         ({"path": "x.csv"}, "belong to a file series"),
         ({"source": "file", "path": "x.csv", "column": "v", "missing": "zero"}, "missing"),
         ({"length": 1}, "length"),

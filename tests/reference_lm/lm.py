@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from seqpipe.ngrams.lm_config import KENLM_FALLBACK, NgramLMConfig
-from seqpipe.ngrams.lm_counts import BOS_ID, UNK_ID, NgramCounts, NgramTable, lookup_rows
+from reference_lm.lm_counts import BOS_ID, UNK_ID, NgramCounts, NgramTable, lookup_rows
+from seqpipe.ngram_lm.config import KENLM_FALLBACK, NgramLMConfig
+from seqpipe.ngram_lm.discounts import kenlm_discounts
 from seqpipe.text.vocab import Vocab
 
 
@@ -184,7 +185,7 @@ class CountLM(NgramLM):
 def count_lm(counts: NgramCounts, k: float = 0.0) -> CountLM:
     """An MLE (k = 0) or add-k model from counts.
 
-    >>> from seqpipe.ngrams.lm_counts import count_ngrams
+    >>> from reference_lm.lm_counts import count_ngrams
     >>> m = count_lm(count_ngrams(["a b", "a"], order=2), k=1.0)
     >>> round(float(np.exp(m.token_logprobs(np.array([1, 3, 4, 2]))).prod()), 6)  # (2+1)/(2+4)*(1+1)/(2+4)*(1+1)/(1+4)
     0.066667
@@ -198,29 +199,6 @@ def count_lm(counts: NgramCounts, k: float = 0.0) -> CountLM:
         ctx = tables[j].keys // size
         totals.append(np.bincount(ctx, weights=tables[j].counts, minlength=len(tables[j - 1])))
     return CountLM(counts, "addk" if k > 0 else "mle", k=k, context_totals=totals)
-
-
-def kenlm_discounts(n: Sequence[int], fallback: Sequence[float] = KENLM_FALLBACK) -> tuple[tuple[float, float, float], str | None]:
-    """D1, D2, D3+ from count-of-counts n1..n4 in lmplz's float32 arithmetic, or the fallback and why.
-
-    >>> [round(d, 4) for d in kenlm_discounts([100, 40, 20, 10])[0]]
-    [0.5556, 1.1667, 1.8889]
-    >>> kenlm_discounts([5, 0, 1, 1])
-    ((0.5, 1.0, 1.5), 'no n-grams with adjusted count 2')
-    """
-    n1, n2, n3, n4 = (int(x) for x in n)
-    for j, nj in ((1, n1), (2, n2), (3, n3)):
-        if nj == 0:
-            return tuple(float(d) for d in fallback), f"no n-grams with adjusted count {j}"  # type: ignore[return-value]
-    f = np.float32
-    y = f(n1) / f(float(n1) + 2.0 * n2)
-    out = []
-    for j, (nj, nk) in enumerate(((n1, n2), (n2, n3), (n3, n4)), start=1):
-        d = f(j) - f(j + 1) * y * f(nk) / f(nj)
-        if not 0.0 <= d <= j:
-            return tuple(float(x) for x in fallback), f"discount D{j}={float(d):.4g} out of [0, {j}]"  # type: ignore[return-value]
-        out.append(float(d))
-    return (out[0], out[1], out[2]), None
 
 
 def _first_words(tables: list[NgramTable], size: int) -> list[np.ndarray]:

@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reference_lm.lm import KneserNeyLM, NgramLM
+from reference_lm.lm_counts import BOS_ID
 from seqpipe.io import atomic_path
-from seqpipe.ngrams.lm import KneserNeyLM, NgramLM
-from seqpipe.ngrams.lm_counts import BOS_ID
 
 BOS_LOG10 = -99.0
 _BLOCK = 1 << 20  # rows formatted at a time

@@ -1,4 +1,4 @@
-"""Perplexity of an n-gram LM on held-out lines, reported like KenLM's `query -v summary`, and the whole run.
+"""Reference: perplexity of an in-memory n-gram LM on held-out lines, and the whole in-memory run.
 
 Token-weighted with natural logs: ppl = exp(-sum(log p) / tokens), where tokens counts every word and
 every `</s>`; "excluding OOVs" drops the `<unk>` tokens from both the sum and the count.
@@ -9,46 +9,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from reference_lm.lm import KneserNeyLM, NgramLM, estimate
+from reference_lm.lm_counts import BOS_ID, UNK_ID, count_ngrams, encode_eval
 from seqpipe.corpus import load_lines
-from seqpipe.io import update_run_metrics, write_json
-from seqpipe.ngrams.arpa import write_arpa
-from seqpipe.ngrams.generate import generate
-from seqpipe.ngrams.lm import KneserNeyLM, NgramLM, estimate
-from seqpipe.ngrams.lm_config import NgramLMConfig
-from seqpipe.ngrams.lm_counts import BOS_ID, UNK_ID, count_ngrams, encode_eval
-from seqpipe.samples import Sample, training_prefix, write_samples
+from seqpipe.ngram_lm.config import NgramLMConfig
+from seqpipe.ngram_lm.perplexity import Perplexity, finite
+from seqpipe.samples import training_prefix
 from seqpipe.text.split import split_lines
-from seqpipe.text.tokenize import tokenize_line
-
-SAMPLE_SEEDS = (0, 1, 2)
-SAMPLE_TOKENS = 20
-
-
-@dataclass(frozen=True)
-class Perplexity:
-    """One evaluation: KenLM's four figures, the uniform baseline and how many tokens had probability 0."""
-
-    ppl_incl_oov: float
-    ppl_excl_oov: float
-    oovs: int
-    tokens: int  # words + </s>, OOVs included
-    nll: float  # total negative natural log-likelihood, OOVs included
-    uniform_ppl: float  # a uniform model over the predictable vocabulary
-    zero_prob_tokens: int  # tokens scored with probability 0 (MLE): they make ppl_incl_oov infinite
-    zero_prob_excl_oov: int  # the same among in-vocabulary tokens: they make ppl_excl_oov infinite
-    lines: int
 
 
 def perplexity(model: NgramLM, seq: np.ndarray) -> Perplexity:
     """Score a padded id stream (see `encode_eval`).
 
-    >>> from seqpipe.ngrams.lm import count_lm
-    >>> from seqpipe.ngrams.lm_counts import count_ngrams
+    >>> from reference_lm.lm import count_lm
+    >>> from reference_lm.lm_counts import count_ngrams
     >>> m = count_lm(count_ngrams(["a b"], order=1))  # MLE: p(a) = p(b) = p(</s>) = 1/3
     >>> p = perplexity(m, np.array([1, 3, 0, 2]))  # "<s> a <unk> </s>"
     >>> round(p.ppl_excl_oov, 6), p.ppl_incl_oov, p.oovs, p.tokens, p.zero_prob_tokens, p.zero_prob_excl_oov
@@ -89,6 +67,21 @@ class LMRun:
     split: dict[str, dict[str, int]] = field(default_factory=dict)  # lines and tokens per split
     prefix: str = ""  # the first words of the training text: where samples start
 
+    @property
+    def ngrams(self) -> list[int]:
+        """Distinct n-grams per order (order 1: the vocabulary, `<unk>` and `<s>` included)."""
+        return [len(t) for t in self.model.counts.tables]
+
+    @property
+    def discounts(self) -> list[tuple[float, float, float]]:
+        """MKN's D1, D2, D3+ per order (empty for add-k and MLE)."""
+        return self.model.discounts if isinstance(self.model, KneserNeyLM) else []
+
+    @property
+    def fallback(self) -> dict[int, str]:
+        """Orders whose discounts fell back, and why."""
+        return self.model.fallback if isinstance(self.model, KneserNeyLM) else {}
+
     def summary(self) -> dict[str, Any]:
         """JSON-ready figures (an infinite perplexity is written as null: see zero_prob_tokens)."""
         model = self.model
@@ -111,8 +104,7 @@ class LMRun:
         return out
 
 
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
+_finite = finite
 
 
 def run_lm(sources: str | Sequence[str], config: NgramLMConfig) -> LMRun:
@@ -136,32 +128,3 @@ def run_lm(sources: str | Sequence[str], config: NgramLMConfig) -> LMRun:
 
 def _size(lines: Sequence[str], p: Perplexity) -> dict[str, int]:
     return {"lines": len(lines), "tokens": p.tokens - p.lines}  # every sentence adds one </s>
-
-
-def lm_samples(run: LMRun, seeds: Sequence[int] = SAMPLE_SEEDS, max_tokens: int = SAMPLE_TOKENS) -> list[Sample]:
-    """Seeded sentences from the model, each continuing the first words of its training text."""
-    unit = run.config.tokens
-    start = tokenize_line(run.prefix, unit)
-    out = []
-    for seed in seeds:
-        new = generate(run.model, start, max_tokens=max_tokens, seed=seed)[len(start):]
-        text = " ".join([run.prefix, *new]).lstrip() if unit == "word" else run.prefix + "".join(new)
-        out.append(Sample(f"sampled, seed {seed}, to </s> or {max_tokens} tokens", run.prefix, text))
-    return out
-
-
-def save_run(run: LMRun, out_dir: str | Path) -> dict[str, Any]:
-    """Write `models/ngram-<smoothing>-o<order>/{metrics.json, samples.json, lm.arpa}` and the run's
-    `metrics.json` entry under the key "ngram_lm"; return the summary with the paths written."""
-    out = Path(out_dir)
-    # word models keep the short name; char models say so, so both can share a run folder
-    suffix = "" if run.config.tokens == "word" else f"-{run.config.tokens}"
-    name = f"ngram-{run.config.smoothing}-o{run.config.order}{suffix}"
-    folder = out / "models" / name
-    summary = {"name": name, **run.summary(), "config": run.config.model_dump(mode="json")}
-    if isinstance(run.model, KneserNeyLM) and run.config.tokens == "word":
-        summary["arpa"] = str(write_arpa(run.model, folder / "lm.arpa"))
-    summary["samples"] = str(write_samples(folder, lm_samples(run)))
-    summary["metrics"] = str(write_json(folder / "metrics.json", summary, kind="ngram-lm-metrics"))
-    update_run_metrics(out, "ngram_lm", summary, name)
-    return summary
