@@ -132,3 +132,22 @@ def test_the_report_lists_the_trials_with_the_best_marked(tmp_path, snap):
     md = paths.markdown.read_text()
     assert "Training trials" in md and "a ★" in md
     assert "b" in md and "failed: ValueError" in md
+
+
+def test_a_mid_epoch_checkpoint_resumes_the_epoch_where_it_stopped(tmp_path, snap):
+    cfg = _snapshot_cfg(snap, "m", epochs=1, checkpoint_minutes=1e-6)  # checkpoint after every step
+    from seqpipe.train.run import train_lm
+
+    whole = train_lm(cfg, tmp_path / "whole")
+
+    def crash(phase, done, total):
+        if phase == "train" and done == 30:
+            raise KeyboardInterrupt("killed mid-epoch")  # a dying worker: no cleanup, no epoch end
+
+    with pytest.raises(KeyboardInterrupt):
+        train_lm(cfg, tmp_path / "cut", on_progress=crash)
+    ckpt = tmp_path / "cut" / "models" / "m" / "checkpoint.pt"
+    resumed = train_lm(cfg, tmp_path / "cut", resume=ckpt)
+    assert resumed.epochs == 1 and resumed.steps == whole.steps
+    [record] = json.loads((tmp_path / "cut" / "models" / "m" / "metrics.json").read_text())["history"]
+    assert record["complete"] and record["train_tokens"] == whole.steps * 4 * 5
