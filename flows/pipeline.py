@@ -42,6 +42,7 @@ def pipeline(
     rnn_models: list[str] = ["rnn", "gru", "lstm"],  # noqa: B006
     rnn_model: LMModelConfig = QUICK_MODEL,
     rnn_train: LMTrainConfig = QUICK_TRAIN,
+    rnn_snapshot: bool = False,
     series: ForecastConfig = ForecastConfig(),
     out: str | None = None,
 ) -> dict[str, Any]:
@@ -64,7 +65,9 @@ def pipeline(
     timed("ngram_lm", ngram_lm, snapshot=stats["snapshot"], orders=lm_orders, config=lm, out=run_dir)
     timed("ngram_lm_char", ngram_lm, sources=list(rnn_data.sources), orders=char_lm_orders, config=char_lm,
           out=run_dir)
-    timed("rnn_lm", rnn_lm, rnn_data, rnn_models, rnn_model, rnn_train, run_dir)
+    # rnn_snapshot: the neural models memory-map this snapshot's token ids (its words) instead of reading text
+    snap = stats["snapshot"] if rnn_snapshot else None
+    timed("rnn_lm", rnn_lm, rnn_data, rnn_models, rnn_model, rnn_train, run_dir, snapshot=snap)
     outputs["series"] = str(Path(run_dir) / "series")
     timed("series_forecast", series_forecast, series, outputs["series"])
     record_run(run_dir, run_id, config, timings, outputs)

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from seqpipe.train.config import LMRunConfig
 from seqpipe.train.run import train_lm
+from seqpipe.train.trials import run_trial
+
+
+class PrefectProgress:
+    """The library's progress callback as a Prefect progress artifact (updated at most every `every` s).
+
+    Training moves it from 0 to 90 % (steps, or seconds of the budget), the final evaluations to 100 %.
+    """
+
+    SHARE: ClassVar[dict[str, tuple[float, float]]] = {
+        "train": (0.0, 90.0), "valid": (90.0, 95.0), "test": (95.0, 100.0)
+    }
+
+    def __init__(self, description: str, every: float = 2.0) -> None:
+        self.id = create_progress_artifact(progress=0.0, description=description)
+        self.every, self.last, self.value = every, 0.0, 0.0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        lo, hi = self.SHARE.get(phase, (0.0, 100.0))
+        value = lo + (hi - lo) * min(done / total, 1.0) if total else lo
+        now = time.monotonic()
+        if value > self.value and (now - self.last >= self.every or done >= total):
+            update_progress_artifact(artifact_id=self.id, progress=round(value, 1))
+            self.last, self.value = now, value
 
 
 @task(name="train-rnn-lm", cache_policy=NO_CACHE)  # training writes files and takes minutes: never cached
@@ -18,7 +43,9 @@ def train_rnn_lm(cfg: LMRunConfig, out: str, resume: str | None = None) -> dict[
     """Train one language model into `out`/models/<name>/; return its small summary."""
     logger = get_run_logger()
     logger.info("training %s on %s (%s)", cfg.model_name, ", ".join(cfg.data.sources), cfg.model.model_dump())
-    summary = train_lm(cfg, Path(out), resume=resume).to_dict()
+    progress = PrefectProgress(f"training {cfg.model_name}")
+    summary = train_lm(cfg, Path(out), resume=resume, on_progress=progress).to_dict()
+    progress("test", 1, 1)
     logger.info(
         "%s: %s epochs (%s), train ppl %s, valid ppl %s, test ppl %s, %.0f tokens/s",
         summary["name"],
@@ -30,6 +57,18 @@ def train_rnn_lm(cfg: LMRunConfig, out: str, resume: str | None = None) -> dict[
         summary["tokens_per_s"] or 0.0,
     )
     return summary
+
+
+@task(name="train-lm-trial", cache_policy=NO_CACHE)
+def train_trial(cfg_doc: dict[str, Any], out: str, threads: int | None = None) -> dict[str, Any]:
+    """Train one grid trial (resuming from its checkpoint after a lost worker); return its trials row."""
+    logger = get_run_logger()
+    progress = PrefectProgress(f"trial {cfg_doc.get('name')}")
+    row = run_trial(cfg_doc, out, threads, on_progress=progress)
+    progress("test", 1, 1)
+    logger.info("%s: %s, valid ppl %s, %.0f tokens/s, %.1f s%s", row["name"], row["status"], row.get("valid_ppl"),
+                row.get("tokens_per_s") or 0.0, row["wall_s"], f" ({row['reason']})" if row["reason"] else "")
+    return row
 
 
 @task(name="publish-rnn-lm-table", cache_policy=NO_CACHE)

@@ -47,6 +47,12 @@ _FIELDS = {
     "seed": ("train", "seed"),
     "device": ("train", "device"),
     "threads": ("train", "threads"),
+    "snapshot": ("data", "snapshot"),
+    "max_vocab": ("data", "max_vocab"),
+    "softmax": ("model", "softmax"),
+    "eval_tokens": ("train", "eval_tokens"),
+    "test_tokens": ("train", "test_tokens"),
+    "checkpoint_minutes": ("train", "checkpoint_minutes"),
 }
 
 
@@ -78,26 +84,28 @@ def train_lm(
         list[str] | None,
         typer.Argument(help="named corpus (timemachine, tinyshakespeare), files, globs or URLs"),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="scratch-rnn | rnn | gru | lstm (default lstm)")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="scratch-rnn | rnn | gru | lstm (default lstm); a comma list makes a grid")
+    ] = None,
     tokens: Annotated[str | None, typer.Option(help="char | word (default char)")] = None,
     normalize: Annotated[
         str | None, typer.Option(help="d2l | unicode | raw  [d2l]; raw keeps '\\n' tokens")
     ] = None,
-    hidden: Annotated[int | None, typer.Option(help="hidden units (default 256)")] = None,
-    layers: Annotated[int | None, typer.Option(help="recurrent layers (default 1)")] = None,
+    hidden: Annotated[str | None, typer.Option(help="hidden units (default 256); comma list: grid")] = None,
+    layers: Annotated[str | None, typer.Option(help="recurrent layers (default 1); comma list: grid")] = None,
     embedding: Annotated[
-        int | None, typer.Option(help="embedding size; 0 = one-hot input (default 0)")
+        str | None, typer.Option(help="embedding size; 0 = one-hot input (default 0); comma list: grid")
     ] = None,
-    dropout: Annotated[float | None, typer.Option(help="dropout (default 0)")] = None,
-    steps: Annotated[int | None, typer.Option(help="BPTT steps per minibatch row (default 35)")] = None,
-    batch: Annotated[int | None, typer.Option(help="minibatch rows (default 32)")] = None,
+    dropout: Annotated[str | None, typer.Option(help="dropout (default 0); comma list: grid")] = None,
+    steps: Annotated[str | None, typer.Option(help="BPTT steps per minibatch row (default 35); grid")] = None,
+    batch: Annotated[str | None, typer.Option(help="minibatch rows (default 32); comma list: grid")] = None,
     iterator: Annotated[
         str | None, typer.Option("--iter", help="sequential | random (default sequential)")
     ] = None,
     optimizer: Annotated[str | None, typer.Option(help="sgd | adam (default sgd)")] = None,
-    lr: Annotated[float | None, typer.Option(help="learning rate (default 1.0)")] = None,
+    lr: Annotated[str | None, typer.Option(help="learning rate (default 1.0); comma list: grid")] = None,
     clip: Annotated[
-        float | None, typer.Option(help="gradient clip, global L2 norm; 0 = off (default 1.0)")
+        str | None, typer.Option(help="gradient clip, global L2 norm; 0 = off (default 1.0)")
     ] = None,
     schedule: Annotated[
         str | None, typer.Option(help="constant | cosine | plateau (default constant)")
@@ -116,7 +124,30 @@ def train_lm(
     split_by: Annotated[str | None, typer.Option(help="lines | tokens (default lines)")] = None,
     min_freq: Annotated[int | None, typer.Option(help="vocabulary cut (default 0)")] = None,
     vocab: Annotated[str | None, typer.Option(help="a snapshot's vocab.parquet to use")] = None,
-    seed: Annotated[int | None, typer.Option(help="seed (default 0)")] = None,
+    seed: Annotated[str | None, typer.Option(help="seed (default 0); comma list: grid")] = None,
+    snapshot: Annotated[
+        str | None,
+        typer.Option(help="train on a snapshot's token ids (`stats --split`): snapshot or corpus folder"),
+    ] = None,
+    max_vocab: Annotated[
+        int | None, typer.Option(help="keep the N most frequent training words (with <unk>, </s>)")
+    ] = None,
+    softmax: Annotated[
+        str | None, typer.Option(help="full | adaptive | auto: adaptive above 10,000 words (default auto)")
+    ] = None,
+    eval_tokens: Annotated[
+        int | None, typer.Option(help="validation sample during training, tokens; 0 = all (default 200000)")
+    ] = None,
+    test_tokens: Annotated[int | None, typer.Option(help="final test: N tokens; 0 = all (default)")] = None,
+    checkpoint_minutes: Annotated[
+        float | None, typer.Option(help="also checkpoint mid-epoch every N minutes")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="named settings (see README); explicit options override them")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="grid: trials run on N Dask workers (SEQPIPE_DASK_ADDRESS: a cluster)")
+    ] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda[:N] (default auto)")] = None,
     threads: Annotated[int | None, typer.Option(help="torch CPU threads (1 beside other work)")] = None,
     name: Annotated[str | None, typer.Option(help="model folder name (default the model kind)")] = None,
@@ -134,21 +165,36 @@ def train_lm(
     from seqpipe.train.run import train_lm as run
 
     options = {k: v for k, v in locals().items() if k in _FIELDS}
+    if preset is not None:
+        from seqpipe.train.presets import apply_preset
+
+        options = apply_preset(preset, options)
     base = None
     if resume is not None:
         base = load_checkpoint(resume)["config"]
         out = out or resume.resolve().parents[2]  # <out>/models/<name>/checkpoint.pt
-    elif not sources:
-        raise ValueError("give a corpus source (or --resume CHECKPOINT)")
-    cfg = build_config(sources or [], name, options, base)
+    elif not sources and not options.get("snapshot"):
+        raise ValueError("give a corpus source, --snapshot PATH (or --resume CHECKPOINT)")
+    if options.get("snapshot") and options.get("tokens") is None:
+        from seqpipe.train.snapshot_data import snapshot_unit
+
+        options["tokens"] = snapshot_unit(options["snapshot"])
+    from seqpipe.train.trials import expand
+
+    configs = expand(lambda opts, nm: build_config(sources or [], nm, opts, base), options, name)
     out = out or Path(Settings().out) / "runs" / new_run_id()
     show = sys.stderr.isatty() if progress is None else progress
-    summary = run(cfg, out, resume=resume, progress=show).to_dict()
+    if len(configs) > 1 or (workers or 0) > 1:
+        _run_grid(configs, out, workers or 1, as_json)
+        return
+    cfg = configs[0]
+    summary = run(cfg, out, resume=resume, progress=show, clock_start=process_start()).to_dict()
     fmt = lambda v: "-" if v is None else f"{v:.3f}"
     err.print(
         f"{summary['name']}: {summary['epochs']} epochs ({summary['stopped']}), "
         f"train ppl {fmt(summary['train_ppl'])}, "
-        f"valid {fmt(summary['valid_ppl'])}, test {fmt(summary['test_ppl'])} "
+        f"valid {fmt(summary['valid_ppl'])}{_sampled(summary, 'valid')}, "
+        f"test {fmt(summary['test_ppl'])}{_sampled(summary, 'test')} "
         f"(unigram {fmt(summary['unigram_valid_ppl'])} / {fmt(summary['unigram_test_ppl'])}), "
         f"{summary['tokens_per_s'] or 0:,.0f} tokens/s on {summary['device']}",
         markup=False,
@@ -160,8 +206,48 @@ def train_lm(
         print(summary["checkpoint"])
 
 
+def process_start() -> float:
+    """This process's start as a `time.perf_counter()` value (imports and start-up count in the budget)."""
+    import time
+
+    import psutil
+
+    age = time.time() - psutil.Process().create_time()
+    return time.perf_counter() - max(0.0, age)
+
+
+def _sampled(summary: dict[str, Any], split: str) -> str:
+    """' (sampled: N tokens)' when a figure comes from a sample of its range, else ''."""
+    if summary.get(f"{split}_sampled"):
+        return f" (sampled: {summary.get(f'{split}_eval_tokens') or 0:,} tokens)"
+    return ""
+
+
+def _run_grid(configs: list[LMRunConfig], out: Path, workers: int, as_json: bool) -> None:
+    """Train every trial of a grid, print one line per trial and the best; `trials.parquet` in `out`."""
+    import os
+
+    from seqpipe.train.trials import run_trials
+
+    def line(row: dict[str, Any]) -> None:
+        ppl = "-" if row.get("valid_ppl") is None else f"{row['valid_ppl']:.3f}"
+        err.print(f"{row['name']}: {row['status']} valid ppl {ppl} {row.get('reason') or ''}", markup=False)
+
+    err.print(f"{len(configs)} trials on {workers} worker(s) into {out}", markup=False)
+    rows = run_trials(configs, out, workers, os.environ.get("SEQPIPE_DASK_ADDRESS") or None, on_row=line)
+    best = min((r for r in rows if r["status"] == "ok" and r.get("valid_ppl") is not None),
+               key=lambda r: r["valid_ppl"], default=None)
+    err.print(f"best: {best['name'] if best else 'none'} ({out / 'trials.parquet'})", markup=False)
+    if as_json:
+        print(json.dumps({"trials": rows, "best": best["name"] if best else None}, default=str))
+    else:
+        print(out / "trials.parquet")
+
+
 def generate(
-    checkpoint: Annotated[Path, typer.Argument(help="a checkpoint.pt written by train-lm")],
+    checkpoint: Annotated[
+        Path, typer.Argument(help="a checkpoint.pt written by train-lm, or a run folder (its best trial)")
+    ],
     prefix: Annotated[str, typer.Option(help="text to warm up on")] = "time traveller",
     n: Annotated[int, typer.Option("--n", help="tokens to generate")] = 50,
     temperature: Annotated[float, typer.Option(help="0 = greedy (the book); > 0 samples")] = 0.0,
@@ -175,6 +261,13 @@ def generate(
     from seqpipe.train.seed import resolve_device
 
     check_sampling(n, temperature, top_k)  # before the checkpoint is read
+    if checkpoint.is_dir():
+        from seqpipe.train.trials import best_trial
+
+        found = best_trial(checkpoint) or next(iter(sorted(checkpoint.glob("models/*/checkpoint.pt"))), None)
+        if found is None:
+            raise ValueError(f"{checkpoint}: no trials (best.json) and no models/*/checkpoint.pt")
+        checkpoint = found
     model, vocab, cfg = load_model(checkpoint, resolve_device(device))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from seqpipe.batching import as_ids, eval_batches
 from seqpipe.models.rnn_lm import state_rows
+from seqpipe.models.softmax import lm_nll
 
 
 def perplexity(nll_sum: float, n_tokens: int) -> float:
@@ -93,9 +93,9 @@ def evaluate_lm(
             elif tail:
                 rows = (state[0] if isinstance(state, tuple) else state).shape[model.state_batch_dim]
                 state = state_rows(state, model.state_batch_dim, slice(rows - 1, rows))
-            logits, state = model(x, state)
+            nll, state = lm_nll(model, x, state, y)  # float32 even on CUDA: perplexities stay exact
             target = y.T.reshape(-1)
-            nll = F.cross_entropy(logits.float(), target, reduction="none")
+            nll = nll.float()
             known = target != unk_id
             nll_sum += float(nll.sum(dtype=torch.float64))
             nll_known += float(nll[known].sum(dtype=torch.float64))

@@ -8,6 +8,7 @@ The state is a (layers, batch, hidden) tensor, or an (h, c) pair of them for an 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -15,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqpipe.models.rnn_scratch import RNNScratch
+from seqpipe.models.softmax import AdaptiveHead
 
 Cell = Literal["rnn", "gru", "lstm"]
 State = torch.Tensor | tuple[torch.Tensor, ...]
@@ -42,6 +44,7 @@ class RNNLM(nn.Module):
         num_layers: int = 1,
         embedding_dim: int = 0,
         dropout: float = 0.0,
+        cutoffs: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if cell not in _CELLS:
@@ -54,28 +57,52 @@ class RNNLM(nn.Module):
             input_size, num_hiddens, num_layers, dropout=dropout if num_layers > 1 else 0.0
         )
         self.dropout = nn.Dropout(dropout)
-        self.linear = nn.Linear(num_hiddens, vocab_size)
+        # full softmax (a linear layer to logits), or an adaptive softmax when `cutoffs` are given
+        self.head = AdaptiveHead(num_hiddens, vocab_size, cutoffs) if cutoffs else None
+        self.linear = None if cutoffs else nn.Linear(num_hiddens, vocab_size)
 
     def begin_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
         """Zeros of shape (layers, batch, hidden); an (h, c) pair for an LSTM."""
-        device = device or self.linear.weight.device
+        device = device or self.rnn.weight_hh_l0.device
         zeros = torch.zeros(self.num_layers, batch_size, self.num_hiddens, device=device)
         return (zeros, torch.zeros_like(zeros)) if self.cell == "lstm" else zeros
 
-    def forward(self, X: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """Logits (steps * batch, vocab), time-major, and the state after the last step."""
+    def _outputs(self, X: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """Recurrent outputs (steps * batch, hidden) after dropout, time-major, and the new state."""
         tokens = X.T  # (steps, batch)
         if self.embedding is not None:
             inputs = self.embedding(tokens)
         else:
-            inputs = F.one_hot(tokens, self.vocab_size).to(self.linear.weight.dtype)
+            inputs = F.one_hot(tokens, self.vocab_size).to(self.rnn.weight_hh_l0.dtype)
         outputs, state = self.rnn(inputs, state)  # (steps, batch, hidden)
-        logits = self.linear(self.dropout(outputs))  # (steps, batch, vocab)
-        return logits.reshape(-1, self.vocab_size), state
+        return self.dropout(outputs).reshape(-1, self.num_hiddens), state
+
+    def forward(self, X: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """Logits (steps * batch, vocab), time-major, and the state after the last step.
+
+        With an adaptive head the "logits" are its normalized log-probabilities (softmax leaves them as is).
+        """
+        hidden, state = self._outputs(X, state)
+        if self.head is not None:
+            return self.head.log_prob(hidden.float()), state
+        return self.linear(hidden), state
+
+    def nll(self, X: torch.Tensor, state: State, target: torch.Tensor) -> tuple[torch.Tensor, State]:
+        """Per-token NLL of time-major targets through the adaptive head (no full logits), and the state."""
+        if self.head is None:
+            raise ValueError("nll() is the adaptive-softmax path; a full-softmax model uses forward()")
+        hidden, state = self._outputs(X, state)
+        return self.head.nll(hidden.float(), target), state
 
 
 def build_lm(
-    kind: str, vocab_size: int, hidden: int = 256, layers: int = 1, embedding: int = 0, dropout: float = 0.0
+    kind: str,
+    vocab_size: int,
+    hidden: int = 256,
+    layers: int = 1,
+    embedding: int = 0,
+    dropout: float = 0.0,
+    cutoffs: Sequence[int] | None = None,
 ) -> nn.Module:
     """A language model by name: 'scratch-rnn' (the book's written-out RNN), 'rnn', 'gru' or 'lstm'.
 
@@ -85,8 +112,10 @@ def build_lm(
     if kind == "scratch-rnn":
         if layers != 1 or embedding or dropout:
             raise ValueError("the scratch RNN has one layer, one-hot input and no dropout")
+        if cutoffs:
+            raise ValueError("the scratch RNN has a full softmax; use --softmax full")
         return RNNScratch(vocab_size, hidden)
-    return RNNLM(vocab_size, kind, hidden, layers, embedding, dropout)  # type: ignore[arg-type]
+    return RNNLM(vocab_size, kind, hidden, layers, embedding, dropout, cutoffs)  # type: ignore[arg-type]
 
 
 def detach_state(state: State) -> State:

@@ -27,6 +27,7 @@ from seqpipe.report.collect import RunData, read_run
 from seqpipe.report.history import SinceLast, since_last
 from seqpipe.report.plots import Figures, write_figures
 from seqpipe.report.samples import ModelSamples, all_samples
+from seqpipe.report.trials_table import trials_table
 
 Step = Callable[[str], None]
 
@@ -140,7 +141,8 @@ def build_content(run_dir: str | Path, samples: bool = True, on_step: Step | Non
                 "series": run.series is not None},
         corpus=[tables.corpus_summary(c), tables.order_counts(c), tables.top_ngrams(c), tables.inputs(c)] if c else [],
         lm=lm,
-        lm_details=[t for t in (lm_table.ngram_details(run), lm_table.neural_details(run)) if t.rows],
+        lm_details=[t for t in (lm_table.ngram_details(run), lm_table.neural_details(run),
+                                trials_table(run.run_dir)) if t.rows],
         series=[tables.series_errors(run.series, "mse"), tables.series_errors(run.series, "mae")] if run.series else [],
         timings=tables.timings(run), versions=tables.versions(run), figures=figures, samples=found,
         configs=_configs(run), glance=_glance(run, lm), since=since_last(c),

@@ -20,6 +20,7 @@ from seqpipe.text.split import parse_fractions
 from seqpipe.text.tokenize import TokenUnit
 
 ModelKind = Literal["scratch-rnn", "rnn", "gru", "lstm"]
+SoftmaxKind = Literal["auto", "full", "adaptive"]
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -51,6 +52,14 @@ class LMDataConfig(_Config):
     vocab_path: str | None = Field(
         None, description="a snapshot's vocab.parquet instead of the training tokens"
     )
+    snapshot: str | None = Field(
+        None,
+        description="read the memory-mapped token ids of this snapshot (`stats --split`; a snapshot or "
+        "corpus folder) instead of `sources`; lines are joined with an end-of-line token </s>",
+    )
+    max_vocab: int | None = Field(
+        None, ge=3, description="keep the most frequent training words (with <unk> and </s>); the rest -> <unk>"
+    )
 
     @field_validator("split")
     @classmethod
@@ -75,11 +84,16 @@ class LMModelConfig(_Config):
     layers: int = Field(1, ge=1, le=16)
     embedding: int = Field(0, ge=0, description="embedding size; 0 is one-hot input (the book)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    softmax: SoftmaxKind = Field(
+        "auto", description="full | adaptive (frequency clusters) | auto: adaptive above 10,000 words"
+    )
 
     @model_validator(mode="after")
     def _scratch_is_plain(self) -> LMModelConfig:
         if self.kind == "scratch-rnn" and (self.layers != 1 or self.embedding or self.dropout):
             raise ValueError("scratch-rnn has one layer, one-hot input and no dropout")
+        if self.kind == "scratch-rnn" and self.softmax == "adaptive":
+            raise ValueError("scratch-rnn has a full softmax")
         return self
 
 
@@ -106,6 +120,13 @@ class LMTrainConfig(_Config):
     device: str = "auto"
     threads: int | None = Field(None, ge=1, description="torch CPU threads; 1 beside other work")
     eval_batch_size: int = Field(16, ge=1)
+    eval_tokens: int = Field(
+        200_000, ge=0, description="validation during training: a fixed sample of this many tokens; 0 = all"
+    )
+    test_tokens: int = Field(0, ge=0, description="final test: this many tokens (fixed sample); 0 = all")
+    checkpoint_minutes: float | None = Field(
+        None, gt=0, description="also write the checkpoint mid-epoch every N minutes (resumable there)"
+    )
     eval_every: int = Field(1, ge=1, description="evaluate valid every N epochs (and at the end)")
     checkpoint_every: int = Field(1, ge=1, description="write the checkpoint every N epochs (and at the end)")
 

@@ -86,6 +86,8 @@ def build_corpus(cfg: LMDataConfig, lines: list[str] | None = None) -> LMCorpus:
     if not train:
         raise ValueError(f"{', '.join(cfg.sources)}: the training range holds no tokens (split {cfg.split})")
     vocab = Vocab.load(cfg.vocab_path) if cfg.vocab_path else Vocab.from_tokens(train, cfg.min_freq)
+    if cfg.max_vocab is not None and len(vocab) > cfg.max_vocab:  # keep the most frequent
+        vocab = Vocab(vocab.idx_to_token[: cfg.max_vocab], vocab.counts[: cfg.max_vocab])
     if cfg.max_tokens is not None:
         train = train[: cfg.max_tokens]
 

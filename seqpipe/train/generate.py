@@ -123,7 +123,8 @@ def generate(
     finally:
         model.train(was_training)
     new = vocab.decode(out[len(ids) :])
-    return prefix + "".join(new) if unit == "char" else " ".join([prefix.strip(), *new])
+    new = ["\n" if t == "</s>" else t for t in new]  # the end-of-line token of snapshot-trained models
+    return prefix + "".join(new) if unit == "char" else " ".join([prefix.strip(), *new]).replace(" \n ", "\n")
 
 
 def load_model(
@@ -134,6 +135,6 @@ def load_model(
     cfg = LMRunConfig.model_validate(ckpt["config"])
     vocab = Vocab(ckpt["vocab"], [0] * len(ckpt["vocab"]))
     m = cfg.model
-    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout)
+    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, ckpt.get("cutoffs"))
     model.load_state_dict(ckpt["best_model"] if ckpt.get("best_model") else ckpt["model"])
     return model.to(device), vocab, cfg

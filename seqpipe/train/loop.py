@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -20,15 +21,20 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from seqpipe.batching import BatchStream
 from seqpipe.eval.perplexity import PerplexityReport, evaluate_lm, perplexity
+from seqpipe.eval.windows import evaluate_windows
+from seqpipe.models.amp import autocast
 from seqpipe.models.rnn_lm import detach_state
+from seqpipe.models.softmax import lm_loss
 from seqpipe.train.checkpoint import NonFiniteError, first_non_finite, plain, save_checkpoint
 from seqpipe.train.config import LMTrainConfig
 from seqpipe.train.seed import rng_state, set_rng_state
+from seqpipe.train.token_source import ArraySource, SourceStream, TokenSource, sample_windows
+
+ProgressFn = Callable[[str, int, int], None]  # (phase, done, total): 'train' steps, 'valid'/'test' tokens
 
 
 @dataclass
@@ -79,6 +85,8 @@ class FitResult:
     best_epoch: int | None = None
     steps: int = 0
     valid: PerplexityReport | None = None  # of the weights fit returns with, when this call measured them
+    first_step_s: float | None = None  # from the clock start to the first training step of this call
+    budget_end: float | None = None  # time.perf_counter() when the time budget runs out (None: no budget)
 
     @property
     def tokens_per_s(self) -> float:
@@ -168,6 +176,20 @@ def _guard(value: float, what: str, step: int, epoch: int, batch: int) -> None:
         )
 
 
+@dataclass
+class _EpochHooks:
+    """What an epoch needs from `fit`: the lr, the time check, progress, and the mid-epoch save."""
+
+    lr_at: Callable[[], float]
+    out_of_time: Callable[[], bool]
+    bar: _Progress
+    save_due: Callable[[], bool] = lambda: False
+    save: Callable[[EpochRecord], None] | None = None  # a mid-epoch checkpoint of the epoch so far
+    on_progress: ProgressFn | None = None
+    position: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (done, total): steps, or seconds of the budget
+    first_step: float | None = None  # perf_counter of this call's first step
+
+
 def _train_epoch(
     model: nn.Module,
     batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
@@ -176,9 +198,7 @@ def _train_epoch(
     loop: _LoopState,
     epoch: int,
     device: torch.device,
-    lr_at: Callable[[], float],
-    out_of_time: Callable[[], bool],
-    bar: _Progress,
+    hooks: _EpochHooks,
 ) -> EpochRecord:
     """One epoch of truncated BPTT; stops early (complete=False) when the time budget is spent."""
     params = [p for p in model.parameters() if p.requires_grad]
@@ -186,15 +206,17 @@ def _train_epoch(
     started = time.perf_counter()
     for i, (X, Y) in enumerate(batches, start=1):
         X, Y = X.to(device), Y.to(device)
+        if hooks.first_step is None:
+            hooks.first_step = time.perf_counter()
         if state is None or cfg.iterator == "random":
             state = model.begin_state(X.shape[0], device)  # fresh zeros: first minibatch, or random sampling
         else:
             state = detach_state(state)  # carried across minibatches, gradients cut (truncated BPTT)
-        lr = lr_at()
+        lr = hooks.lr_at()
         for group in optimizer.param_groups:
             group["lr"] = lr
-        logits, state = model(X, state)
-        loss = F.cross_entropy(logits, Y.T.reshape(-1))  # time-major, as the logits
+        with autocast(device):
+            loss, state = lm_loss(model, X, state, Y)  # mean cross-entropy over the time-major targets
         value = loss.item()
         _guard(value, "the training loss", loop.step + 1, epoch, i)
         optimizer.zero_grad(set_to_none=True)
@@ -206,12 +228,16 @@ def _train_epoch(
         loop.step += 1
         nll += value * Y.numel()
         tokens += Y.numel()
-        if bar.bar is not None:
+        if hooks.bar.bar is not None:
             rate = tokens / (time.perf_counter() - started)
-            bar.update(loop.step, f"epoch {epoch}  ppl {math.exp(nll / tokens):.3f}  {rate:,.0f} tok/s")
-        if out_of_time():
+            hooks.bar.update(loop.step, f"epoch {epoch}  ppl {math.exp(nll / tokens):.3f}  {rate:,.0f} tok/s")
+        if hooks.on_progress is not None:
+            hooks.on_progress("train", *hooks.position())
+        if hooks.out_of_time():
             complete = False
             break
+        if hooks.save is not None and hooks.save_due():
+            hooks.save(EpochRecord(epoch, loop.step, tokens, nll, lr, time.perf_counter() - started, complete=False))
     seconds = time.perf_counter() - started
     bad = first_non_finite(model.state_dict())
     if bad is not None:
@@ -220,7 +246,7 @@ def _train_epoch(
 
 
 def resume_partial_epoch(
-    history: list[EpochRecord], stream: BatchStream, epochs: int | None
+    history: list[EpochRecord], stream: BatchStream | SourceStream, epochs: int | None
 ) -> EpochRecord | None:
     """Take an epoch a time budget cut off the history and rewind the stream to it, when `epochs` lets it
     be finished; None when all were whole."""
@@ -242,10 +268,51 @@ def merge_partial(partial: EpochRecord, rest: EpochRecord) -> EpochRecord:
                        rest.valid_tokens, rest.valid_nll, rest.complete)
 
 
+class _RecentRate:
+    """Training tokens per second over roughly the last 100 steps (None until 10 steps were timed)."""
+
+    def __init__(self, tokens_per_step: int) -> None:
+        self.tokens_per_step, self.marks = tokens_per_step, deque(maxlen=11)
+
+    def tick(self, step: int) -> float | None:
+        """Record the step (every 10th) and return the recent rate."""
+        if step % 10 == 0 or not self.marks:
+            self.marks.append((step, time.perf_counter()))
+        if len(self.marks) < 2 or self.marks[-1][0] - self.marks[0][0] < 10:
+            return None
+        (s0, t0), (s1, t1) = self.marks[0], self.marks[-1]
+        return (s1 - s0) * self.tokens_per_step / max(t1 - t0, 1e-9)
+
+
+def make_stream(
+    train: np.ndarray | torch.Tensor | TokenSource, cfg: LMTrainConfig
+) -> BatchStream | SourceStream:
+    """Training minibatches: `BatchStream` over an array (the book's), `SourceStream` over a token source."""
+    if hasattr(train, "gather"):
+        return SourceStream(train, cfg.batch_size, cfg.num_steps, cfg.iterator, cfg.seed)  # type: ignore[arg-type]
+    return BatchStream(torch.as_tensor(np.asarray(train)), cfg.batch_size, cfg.num_steps, cfg.iterator, cfg.seed)
+
+
+def valid_evaluator(
+    valid: np.ndarray | torch.Tensor | TokenSource, cfg: LMTrainConfig, device: torch.device,
+    on_progress: ProgressFn | None = None,
+    windows: list[tuple[int, int]] | None = None,
+) -> Callable[[nn.Module], PerplexityReport]:
+    """Validation during training: the whole range when it fits `eval_tokens`, else the same fixed sample."""
+    source = valid if hasattr(valid, "gather") else ArraySource(valid)  # type: ignore[arg-type]
+    windows = windows or sample_windows(len(source), cfg.eval_tokens)
+    progress = None if on_progress is None else (lambda done, total: on_progress("valid", done, total))
+    if windows == [(0, len(source))] and not hasattr(valid, "gather"):
+        return lambda model: evaluate_lm(model, valid, cfg.eval_batch_size, cfg.num_steps, device)
+    return lambda model: evaluate_windows(
+        model, source, windows, cfg.eval_batch_size, cfg.num_steps, device, on_progress=progress
+    )
+
+
 def fit(
     model: nn.Module,
-    train_ids: np.ndarray | torch.Tensor,
-    valid_ids: np.ndarray | torch.Tensor | None,
+    train_ids: np.ndarray | torch.Tensor | TokenSource,
+    valid_ids: np.ndarray | torch.Tensor | TokenSource | None,
     cfg: LMTrainConfig,
     *,
     device: torch.device | None = None,
@@ -254,23 +321,29 @@ def fit(
     resume: dict[str, Any] | None = None,
     progress: bool = False,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    on_progress: ProgressFn | None = None,
+    clock_start: float | None = None,
+    reserve_s: float | Callable[[float | None], float] = 0.0,
+    valid_windows: list[tuple[int, int]] | None = None,
 ) -> FitResult:
     """Train `model` in place on `train_ids`, judged on `valid_ids`; checkpoint each epoch; resume from one.
 
-    Stops after `cfg.epochs`, on early stopping, or mid-epoch when `cfg.minutes` of wall time are spent
+    Stops after `cfg.epochs`, on early stopping, or mid-epoch when `cfg.minutes` of wall time are spent,
+    counted from `clock_start` (default: now) and keeping `reserve_s` seconds for what follows `fit` (a
+    number, or a function of the recent training rate in tokens/s, None before it is known)
     (a checkpoint written then resumes at the next epoch). With `restore_best` the model ends with the
-    weights of its best validation epoch.
+    weights of its best validation epoch. Validation uses `valid_windows`, by default a fixed sample
+    of `cfg.eval_tokens`.
     """
-    started = time.perf_counter()
+    started = time.perf_counter() if clock_start is None else clock_start
     device = device or next(model.parameters()).device
     model.to(device)
     has_valid = valid_ids is not None and len(valid_ids) > 1
     if not has_valid and (cfg.patience or cfg.schedule == "plateau"):
         raise ValueError("early stopping and the plateau schedule need a validation range (see --split)")
     optimizer = make_optimizer(model, cfg)
-    stream = BatchStream(
-        torch.as_tensor(np.asarray(train_ids)), cfg.batch_size, cfg.num_steps, cfg.iterator, cfg.seed
-    )
+    stream = make_stream(train_ids, cfg)
+    evaluate_valid = valid_evaluator(valid_ids, cfg, device, on_progress, valid_windows) if has_valid else None
     loop = _LoopState()
     best_model: dict[str, torch.Tensor] | None = None
     if resume is not None:
@@ -281,11 +354,22 @@ def fit(
         best_model = resume.get("best_model")
         set_rng_state(resume["rng"])  # last: nothing may draw between here and the first minibatch
     history = [EpochRecord(**r) for r in loop.history]
-    partial = resume_partial_epoch(history, stream, cfg.epochs)
+    partial = resume_partial_epoch(history, stream, cfg.epochs)  # cut by a budget or a mid-epoch checkpoint
     reports: dict[int, PerplexityReport] = {}  # valid reports of the best and the last epoch measured here
-    budget = cfg.minutes * 60.0 if cfg.minutes else math.inf
+    full_budget = cfg.minutes * 60.0 if cfg.minutes else math.inf
+    reserve = reserve_s if callable(reserve_s) else (lambda rate: reserve_s)
+    rate = _RecentRate(cfg.batch_size * cfg.num_steps)
+    budget = full_budget - reserve(None)
+
+    def out_of_time() -> bool:
+        nonlocal budget
+        if not math.isfinite(full_budget):
+            return False
+        budget = full_budget - reserve(rate.tick(loop.step))
+        return spent_of_budget() >= budget
     total_steps = (cfg.epochs or 0) * stream.batches_in(0)
     elapsed_before, stopped = loop.elapsed, "epochs"
+    last_save = time.perf_counter()
     if loop.budget_minutes != cfg.minutes:  # a new time budget (another --minutes, or none) counts from now
         loop.budget_minutes, loop.budget_from = cfg.minutes, loop.elapsed
 
@@ -299,33 +383,54 @@ def fit(
         progress = max(loop.step / total_steps if total_steps else 0.0, spent_of_budget() / budget)
         return cfg.lr * loop.lr_scale * lr_factor(cfg, loop.step, progress)
 
-    bar = _Progress(progress, total_steps or None)
+    def payload() -> dict[str, Any]:
+        loop.elapsed = spent()
+        return {
+            **(checkpoint_extra or {}),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "best_model": best_model,
+            "rng": rng_state(),
+            "iterator": stream.state_dict(),
+            "loop": plain(asdict(loop)),
+        }
+
+    def save_mid(so_far: EpochRecord) -> None:
+        """Checkpoint mid-epoch: the history ends with the epoch so far (incomplete), as a budget stop does."""
+        nonlocal last_save
+        done = so_far if partial is None else merge_partial(partial, so_far)
+        loop.history = [asdict(r) for r in [*history, done]]
+        save_checkpoint(checkpoint_path, payload())  # type: ignore[arg-type]
+        loop.history, last_save = [asdict(r) for r in history], time.perf_counter()
+
+    every = cfg.checkpoint_minutes * 60.0 if cfg.checkpoint_minutes else math.inf
+    hooks = _EpochHooks(
+        lr_at,
+        out_of_time,
+        _Progress(progress, total_steps or None),
+        save_due=lambda: time.perf_counter() - last_save >= every,
+        save=save_mid if checkpoint_path and cfg.checkpoint_minutes else None,
+        on_progress=on_progress,
+        position=lambda: (loop.step, total_steps) if total_steps else (int(spent_of_budget()), int(budget)),
+    )
+    bar = hooks.bar
     with bar.running():
         while cfg.epochs is None or stream.epoch < cfg.epochs:
             epoch = stream.epoch + 1
             model.train()
-            batches = stream.next_epoch()
-            if partial is not None:  # an epoch a time budget cut: finish it, skipping what it trained
-                batches = itertools.islice(batches, partial.steps - (history[-1].steps if history else 0), None)
-            record = _train_epoch(
-                model,
-                batches,
-                optimizer,
-                cfg,
-                loop,
-                epoch,
-                device,
-                lr_at,
-                lambda: spent_of_budget() >= budget,
-                bar,
-            )
+            skip = 0 if partial is None else partial.steps - (history[-1].steps if history else 0)
+            if isinstance(stream, SourceStream):
+                batches = stream.next_epoch(skip)  # an epoch cut short: finish it, skipping what it trained
+            else:
+                batches = itertools.islice(stream.next_epoch(), skip, None)
+            record = _train_epoch(model, batches, optimizer, cfg, loop, epoch, device, hooks)
             if partial is not None:
                 record = merge_partial(partial, record)
                 partial = None
             stopped = "time-budget" if spent_of_budget() >= budget else stopped
             last = stopped == "time-budget" or (cfg.epochs is not None and epoch >= cfg.epochs)
-            if has_valid and (epoch % cfg.eval_every == 0 or last):
-                report = evaluate_lm(model, valid_ids, cfg.eval_batch_size, cfg.num_steps, device)
+            if evaluate_valid is not None and (epoch % cfg.eval_every == 0 or last):
+                report = evaluate_valid(model)
                 record.valid_nll, record.valid_tokens = report.nll_sum, report.n_tokens
                 reports = {k: v for k, v in reports.items() if k == loop.best_epoch} | {epoch: report}
                 if report.nats_per_token < loop.best_nll:
@@ -346,19 +451,8 @@ def fit(
                 force=True,
             )
             if checkpoint_path and (epoch % cfg.checkpoint_every == 0 or last):
-                loop.elapsed = spent()
-                save_checkpoint(
-                    checkpoint_path,
-                    {
-                        **(checkpoint_extra or {}),
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "best_model": best_model,
-                        "rng": rng_state(),
-                        "iterator": stream.state_dict(),
-                        "loop": plain(asdict(loop)),
-                    },
-                )
+                save_checkpoint(checkpoint_path, payload())
+                last_save = time.perf_counter()
             if on_epoch is not None:
                 on_epoch(record)
             if last:
@@ -367,4 +461,7 @@ def fit(
     if cfg.restore_best and best_model is not None and loop.best_epoch != final:
         model.load_state_dict(best_model)
         final = loop.best_epoch
-    return FitResult(history, stopped, loop.best_epoch, loop.step, reports.get(final) if final else None)
+    first = None if hooks.first_step is None else hooks.first_step - started
+    end = time.perf_counter() + full_budget - spent_of_budget() if math.isfinite(full_budget) else None
+    return FitResult(history, stopped, loop.best_epoch, loop.step, reports.get(final) if final else None, first,
+                     end)

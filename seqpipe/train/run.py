@@ -26,21 +26,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqpipe.eval.perplexity import PerplexityReport, evaluate_lm, unigram_perplexity
+from seqpipe.eval.perplexity import PerplexityReport
+from seqpipe.eval.windows import evaluate_windows
 from seqpipe.io import atomic_path, atomic_write_text, update_run_metrics, write_json
 from seqpipe.models.rnn_lm import build_lm, count_parameters
+from seqpipe.models.softmax import adaptive_cutoffs, use_adaptive
 from seqpipe.samples import Sample, training_prefix, write_samples
 from seqpipe.text.vocab import Vocab
 from seqpipe.train.checkpoint import load_checkpoint
 from seqpipe.train.config import LMRunConfig
-from seqpipe.train.data import build_corpus
+from seqpipe.train.evaluation import EXIT_S, EvalBar, plan_evaluation, probe_rate
 from seqpipe.train.generate import generate
-from seqpipe.train.loop import EpochRecord, fit
+from seqpipe.train.lm_data import load_lm_data
+from seqpipe.train.loop import EpochRecord, ProgressFn, fit
 from seqpipe.train.seed import resolve_device, seed_everything
 
 # Training fields a resumed run may change; any other difference from the checkpoint is an error.
 RESUMABLE_CHANGES = frozenset(
-    {"epochs", "minutes", "patience", "device", "threads", "checkpoint_every", "eval_every"}
+    {"epochs", "minutes", "patience", "device", "threads", "checkpoint_every", "eval_every", "eval_tokens",
+     "test_tokens", "checkpoint_minutes"}
 )
 SAMPLE_TOKENS = 50  # the book's predict('time traveller', 50)
 SAMPLE_TEMPERATURE = 0.8
@@ -71,6 +75,12 @@ class LMRunSummary:
     tokens: dict[str, int] = field(default_factory=dict)
     oov: dict[str, int] = field(default_factory=dict)
     checkpoint: str = ""
+    softmax: str = "full"
+    valid_eval_tokens: int = 0  # predicted tokens behind valid_ppl / test_ppl
+    test_eval_tokens: int = 0
+    valid_sampled: bool = False  # True: a fixed sample of the range, not all of it
+    test_sampled: bool = False
+    first_step_s: float | None = None  # from the start (of the command, for the CLI) to the first step
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values."""
@@ -112,9 +122,15 @@ def train_lm(
     resume: str | Path | None = None,
     progress: bool = False,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    on_progress: ProgressFn | None = None,
+    clock_start: float | None = None,
 ) -> LMRunSummary:
-    """Train, evaluate and save one language model as `cfg` says; resume from a checkpoint if given."""
-    started = time.perf_counter()
+    """Train, evaluate and save one language model as `cfg` says; resume from a checkpoint if given.
+
+    The time budget counts from `clock_start` (a `time.perf_counter()` value; the CLI passes the
+    process start, so `--minutes` bounds the whole command), else from this call.
+    """
+    started = time.perf_counter() if clock_start is None else clock_start
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     saved = load_checkpoint(resume) if resume is not None else None
@@ -122,13 +138,16 @@ def train_lm(
         check_resumable(cfg, LMRunConfig.model_validate(saved["config"]))
     wall_before = float(saved["loop"].get("elapsed", 0.0)) if saved is not None else 0.0
     seed_everything(cfg.train.seed)
-    corpus = build_corpus(cfg.data)
-    vocab = corpus.vocab
+    data = load_lm_data(cfg.data)
+    corpus, vocab = data.corpus, data.corpus.vocab
     if saved is not None and saved["vocab_hash"] != vocab.fingerprint():
         raise ValueError("the corpus now gives another vocabulary than the checkpoint's; it changed since")
     device = resolve_device(cfg.train.device)
-    m = cfg.model
-    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout).to(device)
+    m, t = cfg.model, cfg.train
+    cutoffs = adaptive_cutoffs(data.counts) if use_adaptive(m.softmax, len(vocab)) else None
+    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, cutoffs).to(device)
+    rate = probe_rate(model, data.valid if len(data.valid) > 1 else data.train, t, device) if t.minutes else 1.0
+    plan = plan_evaluation(t, len(data.valid), len(data.test), rate, count_parameters(model))
 
     model_dir = Path(out_dir) / "models" / cfg.model_name
     checkpoint = model_dir / "checkpoint.pt"
@@ -141,6 +160,7 @@ def train_lm(
             "vocab_size": len(vocab),
             "params": count_parameters(model),
             "tokens": corpus.sizes(),
+            "cutoffs": cutoffs,
         },
         kind="lm-config",
     )
@@ -149,29 +169,36 @@ def train_lm(
 
     result = fit(
         model,
-        corpus.train,
-        corpus.valid,
-        cfg.train,
+        data.train,
+        data.valid,
+        t,
         device=device,
         checkpoint_path=str(checkpoint),
         checkpoint_extra={
             "config": cfg.model_dump(mode="json"),
             "vocab": list(vocab.idx_to_token),
             "vocab_hash": vocab.fingerprint(),
+            "cutoffs": cutoffs,
         },
         resume=saved,
         progress=progress,
         on_epoch=on_epoch,
+        on_progress=on_progress,
+        clock_start=started,
+        reserve_s=plan.reserve(),
+        valid_windows=plan.valid_windows or None,
     )
-    t = cfg.train
     valid = result.valid  # measured by fit for the weights it returned, or None
-    if valid is None and len(corpus.valid) > 1:
-        valid = evaluate_lm(model, corpus.valid, t.eval_batch_size, t.num_steps, device)
-    test = (
-        evaluate_lm(model, corpus.test, t.eval_batch_size, t.num_steps, device)
-        if len(corpus.test) > 1
-        else None
-    )
+    if valid is None and plan.valid_windows:
+        with EvalBar("valid", progress, on_progress).running(plan.valid_tokens) as bar:
+            valid = evaluate_windows(model, data.valid, plan.valid_windows, t.eval_batch_size, t.num_steps,
+                                     device, on_progress=bar)
+    test = None
+    if plan.test_windows:
+        with EvalBar("test", progress, on_progress).running(plan.test_tokens) as bar:
+            deadline = result.budget_end - EXIT_S if result.budget_end is not None else None
+            test = evaluate_windows(model, data.test, plan.test_windows, t.eval_batch_size, t.num_steps,
+                                    device, chunk=plan.chunk, on_progress=bar, deadline=deadline)
     last = result.history[-1] if result.history else None
     summary = LMRunSummary(
         name=cfg.model_name,
@@ -185,18 +212,24 @@ def train_lm(
         test_ppl=test.ppl if test else None,
         valid_nats=valid.nats_per_token if valid else None,
         test_nats=test.nats_per_token if test else None,
-        unigram_valid_ppl=unigram_perplexity(corpus.train, corpus.valid, len(vocab)) if valid else None,
-        unigram_test_ppl=unigram_perplexity(corpus.train, corpus.test, len(vocab)) if test else None,
+        unigram_valid_ppl=data.unigram(data.valid, plan.valid_windows) if valid else None,
+        unigram_test_ppl=data.unigram(data.test, plan.test_windows) if test else None,
         tokens_per_s=result.tokens_per_s,
         params=count_parameters(model),
         vocab_size=len(vocab),
         device=str(device),
         wall_s=wall_before + time.perf_counter() - started,
         tokens=corpus.sizes(),
-        oov=corpus.oov(),
+        oov={**{k: r.n_oov for k, r in (("valid", valid), ("test", test)) if r}, **corpus.oov()},
         checkpoint=str(checkpoint),
+        softmax="adaptive" if cutoffs else "full",
+        valid_eval_tokens=valid.n_tokens if valid else 0,
+        test_eval_tokens=test.n_tokens if test else 0,
+        valid_sampled=plan.valid_sampled,
+        test_sampled=plan.test_sampled or (test is not None and test.n_tokens < plan.test_tokens),
+        first_step_s=result.first_step_s,
     )
-    write_samples(model_dir, *lm_samples(model, vocab, corpus.train, cfg.data.tokens))
+    write_samples(model_dir, *lm_samples(model, vocab, data.train.read(0, 256), cfg.data.tokens))
     _write_metrics(Path(out_dir), model_dir, summary, result.history, valid, test)
     return summary
 

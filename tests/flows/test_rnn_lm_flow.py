@@ -28,3 +28,46 @@ def test_rnn_lm_flow_trains_each_model_and_publishes_the_table(tmp_path, shared_
     assert set(metrics["rnn_lm"]) == {"rnn", "lstm"}
     table = newest_artifacts("rnn-lm-perplexity")["rnn-lm-perplexity"]
     assert {row["name"] for row in json.loads(table.data)} == {"rnn", "lstm"}
+
+
+def test_rnn_lm_flow_runs_a_grid_on_dask_workers_and_reports_progress(tmp_path, shared_data):
+    import pandas as pd
+    from prefect.client.orchestration import get_client
+
+    from flows.rnn_lm import rnn_lm
+
+    rows = rnn_lm(
+        data=LMDataConfig(max_tokens=1500),
+        models=["gru"],
+        model=LMModelConfig(hidden=8),
+        train=LMTrainConfig(batch_size=8, num_steps=10, epochs=1, threads=1),
+        grid={"lr": [0.5, 1.0]},
+        workers=2,
+        out=str(tmp_path),
+    )
+    assert sorted(r["name"] for r in rows) == ["lr0.5", "lr1"] and {r["status"] for r in rows} == {"ok"}
+    table = pd.read_parquet(tmp_path / "trials.parquet")
+    assert len(table) == 2 and table["best"].sum() == 1 and set(table["lr"]) == {0.5, 1.0}
+
+    async def progress_artifacts():
+        async with get_client() as client:
+            return [a for a in await client.read_artifacts() if a.type == "progress"]
+
+    import asyncio
+
+    assert any(float(a.data) == 100.0 for a in asyncio.run(progress_artifacts()))
+
+
+def test_rnn_lm_flow_trains_on_the_snapshot_it_is_given(tmp_path):
+    from lm_snapshots import make_snapshot, pattern_lines
+
+    from flows.rnn_lm import rnn_lm
+
+    snap = make_snapshot(tmp_path / "snap", {"train": pattern_lines(300), "valid": pattern_lines(30, 1),
+                                             "test": pattern_lines(30, 2)})
+    [summary] = rnn_lm(models=["gru"], model=LMModelConfig(hidden=8, embedding=8),
+                       train=LMTrainConfig(batch_size=4, num_steps=5, epochs=1, threads=1),
+                       snapshot=str(snap), out=str(tmp_path / "run"))
+    config = json.loads((tmp_path / "run" / "models" / "gru" / "config.json").read_text())
+    assert config["config"]["data"]["snapshot"] == str(snap) and config["config"]["data"]["tokens"] == "word"
+    assert summary["valid_ppl"] is not None and summary["tokens"]["train"] > 300
