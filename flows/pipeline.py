@@ -14,7 +14,7 @@ from flows.report import report
 from flows.rnn_lm import rnn_lm
 from flows.series_forecast import series_forecast
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
-from seqpipe.io import new_run_id
+from seqpipe.resume import finish, reuse, run_folder, stage_key
 from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.stage import counting_for_lm
 from seqpipe.series.config import ForecastConfig
@@ -46,10 +46,12 @@ def pipeline(
     series: ForecastConfig = ForecastConfig(),
     out: str | None = None,
 ) -> dict[str, Any]:
-    """Run every stage on the bundled defaults (The Time Machine, the noisy sine) into one run folder."""
-    run_id = new_run_id()
-    run_dir = str(Path(out or Settings().out) / "runs" / run_id)
-    config = {k: v for k, v in locals().items() if k not in ("run_id", "run_dir")}
+    """Run every stage on the bundled defaults (The Time Machine, the noisy sine) into one run folder.
+
+    A rerun with the same config on the same snapshot (after a crash, or the same command again) finds
+    its run folder again and reuses every finished stage (`seqpipe.resume`); only the rest runs.
+    """
+    config = dict(locals())
     timings: dict[str, float] = {}
     outputs: dict[str, Any] = {}
 
@@ -62,14 +64,31 @@ def pipeline(
     # the word n-gram LMs are estimated from the snapshot this stage writes (split, LM counts, token ids)
     stats = timed("corpus_stats", corpus_stats, corpus, text, counting_for_lm(ngram, lm, lm_orders), out)
     outputs["snapshot"] = stats["snapshot"]
-    timed("ngram_lm", ngram_lm, snapshot=stats["snapshot"], orders=lm_orders, config=lm, out=run_dir)
-    timed("ngram_lm_char", ngram_lm, sources=list(rnn_data.sources), orders=char_lm_orders, config=char_lm,
+    run_id, run_path, resumed = run_folder(Path(out or Settings().out) / "runs",
+                                           stage_key("seqpipe", config, stats["run_id"]))
+    run_dir = str(run_path)
+    if resumed:
+        print(f"resuming run {run_id}: finished stages are reused")
+
+    def stage(name: str, call, *args, **kwargs):
+        key = stage_key(name, config, stats["run_id"])
+        found = reuse(run_dir, name, key)
+        if found is not None:
+            print(f"{name}: reused (finished earlier in {run_dir})")
+            timings[name] = 0.0
+            return found
+        result = timed(name, call, *args, **kwargs)
+        finish(run_dir, name, key, result)
+        return result
+
+    stage("ngram_lm", ngram_lm, snapshot=stats["snapshot"], orders=lm_orders, config=lm, out=run_dir)
+    stage("ngram_lm_char", ngram_lm, sources=list(rnn_data.sources), orders=char_lm_orders, config=char_lm,
           out=run_dir)
     # rnn_snapshot: the neural models memory-map this snapshot's token ids (its words) instead of reading text
     snap = stats["snapshot"] if rnn_snapshot else None
-    timed("rnn_lm", rnn_lm, rnn_data, rnn_models, rnn_model, rnn_train, run_dir, snapshot=snap)
+    stage("rnn_lm", rnn_lm, rnn_data, rnn_models, rnn_model, rnn_train, run_dir, snapshot=snap)
     outputs["series"] = str(Path(run_dir) / "series")
-    timed("series_forecast", series_forecast, series, outputs["series"])
+    stage("series_forecast", series_forecast, series, outputs["series"])
     record_run(run_dir, run_id, config, timings, outputs)
     paths = report(run_dir)
     print(f"report: {paths['html']}")
