@@ -29,16 +29,7 @@ import pyarrow.parquet as pq
 
 from seqpipe.corpus.errors import CorpusError
 from seqpipe.corpus.token_ids import (
-    BOS,
-    BOS_ID,
-    EOS,
-    EOS_ID,
-    FIRST_WORD_ID,
-    SPLITS,
-    UNK,
-    id_dtype,
-    open_ids_writer,
-    write_offsets,
+    BOS, BOS_ID, EOS, EOS_ID, FIRST_WORD_ID, SPLITS, UNK, id_dtype, open_ids_writer, write_offsets,
     write_token_vocab,
 )
 from seqpipe.ngrams.count import PartitionCounts
