@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	PREFECT_LOGGING_LEVEL=INFO $(PY) -m flows.run_local
+	PREFECT_LOGGING_LEVEL=INFO $(PY) -m flows.pipeline
 
 test: $(STAMP)
 	$(PY) -m pytest
