@@ -7,14 +7,17 @@ from typing import Any
 from prefect import flow
 
 from seqpipe.config import CorpusConfig, NgramConfig, TextConfig
+from seqpipe.defaults import pipeline_defaults
 from tasks.corpus import count_ngrams, publish_snapshot_diff
+
+D = pipeline_defaults()  # data/pipeline.yaml: the pipeline's corpus, text and n-gram settings
 
 
 @flow(name="corpus-stats", log_prints=True)
 def corpus_stats(
-    corpus: CorpusConfig = CorpusConfig(),
-    text: TextConfig = TextConfig(),
-    ngram: NgramConfig = NgramConfig(),
+    corpus: CorpusConfig = D.corpus,
+    text: TextConfig = D.text,
+    ngram: NgramConfig = D.ngram,
     out: str | None = None,
     force: bool = False,
 ) -> dict[str, Any]:

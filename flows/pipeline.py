@@ -14,37 +14,33 @@ from flows.report import report
 from flows.rnn_lm import rnn_lm
 from flows.series_forecast import series_forecast
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
-from seqpipe.resume import finish, reuse, run_folder, stage_key
+from seqpipe.defaults import pipeline_defaults
 from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.stage import counting_for_lm
-from seqpipe.series.config import ForecastConfig
+from seqpipe.resume import finish, reuse, run_folder, stage_key
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
+from seqpipe.train.forecast_config import ForecastConfig
 from tasks.run_info import record_run
 
-# a few minutes on two CPU cores; `bench/equal_budget.py` and the README show longer, better runs
-QUICK_MODEL = LMModelConfig(hidden=256, embedding=64)
-QUICK_TRAIN = LMTrainConfig(epochs=6, optimizer="adam", lr=5e-3, schedule="cosine", batch_size=16, num_steps=64,
-                            threads=1)
-# character n-gram LMs on the neural models' split and tokens: the report compares them on one test set
-CHAR_LM = NgramLMConfig(tokens="char", boundary="flat", split="0.9,0.05")
+D = pipeline_defaults()  # data/pipeline.yaml: the defaults `make run` and the deployment `seqpipe/default` run
 
 
 @flow(name="seqpipe", log_prints=True)
 def pipeline(
-    corpus: CorpusConfig = CorpusConfig(),
-    text: TextConfig = TextConfig(),
-    ngram: NgramConfig = NgramConfig(),
-    lm: NgramLMConfig = NgramLMConfig(),
-    lm_orders: list[int] = [2, 3, 4],  # noqa: B006 (Prefect copies parameters per run)
-    char_lm: NgramLMConfig = CHAR_LM,
-    char_lm_orders: list[int] = [3, 5],  # noqa: B006
-    rnn_data: LMDataConfig = LMDataConfig(),
-    rnn_models: list[str] = ["rnn", "gru", "lstm"],  # noqa: B006
-    rnn_model: LMModelConfig = QUICK_MODEL,
-    rnn_train: LMTrainConfig = QUICK_TRAIN,
-    rnn_snapshot: bool = False,
-    series: ForecastConfig = ForecastConfig(),
-    out: str | None = None,
+    corpus: CorpusConfig = D.corpus,
+    text: TextConfig = D.text,
+    ngram: NgramConfig = D.ngram,
+    lm: NgramLMConfig = D.lm,
+    lm_orders: list[int] = D.lm_orders,
+    char_lm: NgramLMConfig = D.char_lm,
+    char_lm_orders: list[int] = D.char_lm_orders,
+    rnn_data: LMDataConfig = D.rnn_data,
+    rnn_models: list[str] = D.rnn_models,
+    rnn_model: LMModelConfig = D.rnn_model,
+    rnn_train: LMTrainConfig = D.rnn_train,
+    rnn_snapshot: bool = D.rnn_snapshot,
+    series: ForecastConfig = D.series,
+    out: str | None = D.out,
 ) -> dict[str, Any]:
     """Run every stage on the bundled defaults (The Time Machine, the noisy sine) into one run folder.
 

@@ -9,7 +9,7 @@ from prefect import flow
 
 from seqpipe.config import Settings
 from seqpipe.io import new_run_id
-from seqpipe.series.config import ForecastConfig
+from seqpipe.train.forecast_config import ForecastConfig
 from tasks.series import forecast_series
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -133,6 +134,29 @@ def _children_block_sigint() -> Iterator[None]:
 
 
 @contextmanager
+def _main_module_not_reimported() -> Iterator[None]:
+    """Worker processes spawned inside the block do not re-import this program's `__main__` module.
+
+    multiprocessing's spawn re-runs `__main__` (as `__mp_main__`) in every child it starts: under
+    `python -m flows.pipeline` or a Prefect worker that is Prefect, torch and every task module, seconds
+    per Dask worker. Workers only run seqpipe functions, which they import by name, so they need none of it.
+    A worker restarted after the block (a lost worker) imports it again: slower, not different.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__spec__", "__file__") if k in main.__dict__}
+    main.__spec__ = None  # what spawn reads to find the module by name
+    main.__dict__.pop("__file__", None)  # ... or by path
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+@contextmanager
 def dask_client(workers: int, address: str | None = None, memory_limit: str = "4GiB") -> Iterator[Any]:
     """A client for `address`, else a `LocalCluster` of `workers` processes bound to 127.0.0.1.
 
@@ -152,7 +176,7 @@ def dask_client(workers: int, address: str | None = None, memory_limit: str = "4
 
     cluster, client, failed = None, None, True
     try:
-        with _children_block_sigint(), warnings.catch_warnings():
+        with _children_block_sigint(), _main_module_not_reimported(), warnings.catch_warnings():
             # the scheduler's HTTP routes move to a free port when 8787 is taken (another run): nothing to say
             warnings.filterwarnings("ignore", r"Port \d+ is already in use", UserWarning)
             cluster = LocalCluster(

@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
 from seqpipe.ngrams import diff as snapshot_diff
 from seqpipe.ngrams import store
-from seqpipe.ngrams.dask_count import count_corpus
+from seqpipe.ngrams.dask_count import count_corpus, local_workers
 from seqpipe.ngrams.history import previous_snapshot, triggered_by
 from seqpipe.parallel import dask_client
 
@@ -38,7 +38,8 @@ def count_ngrams(
         share = 50.0 * done / max(total, 1) + (50.0 if stage.startswith("merge") else 0.0)
         update_progress_artifact(progress_id, progress=share)
 
-    with dask_client(ngram.workers, settings.dask_address, ngram.memory_limit) as client, triggered_by(_trigger()):
+    workers, _ = local_workers(corpus, ngram, settings)  # a small corpus starts fewer worker processes
+    with dask_client(workers, settings.dask_address, ngram.memory_limit) as client, triggered_by(_trigger()):
         result = count_corpus(corpus, text, ngram, out or settings.out, client, settings, on_progress, force)
     update_progress_artifact(progress_id, progress=100.0)
     if result.unchanged:

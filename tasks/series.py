@@ -8,8 +8,8 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from seqpipe.series.config import ForecastConfig
-from seqpipe.series.forecast import run_forecast
+from seqpipe.train.forecast import run_forecast
+from seqpipe.train.forecast_config import ForecastConfig
 
 K_STEP_ARTIFACT = "series-k-step-error"
 REPORT_ARTIFACT = "series-forecast-report"

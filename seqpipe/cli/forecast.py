@@ -13,7 +13,8 @@ from rich.table import Table
 
 from seqpipe.config import Settings
 from seqpipe.io import new_run_id
-from seqpipe.series.config import MODEL_NAMES, ForecastConfig, SeriesConfig, TrainConfig
+from seqpipe.series.config import SeriesConfig
+from seqpipe.train.forecast_config import MODEL_NAMES, ForecastConfig, TrainConfig
 
 
 def parse_models(text: str) -> tuple[str, ...]:
@@ -149,7 +150,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Autoregressive forecasting (d2l 8.1): one-step, free-running and k-step error vs naive baselines."""
-        from seqpipe.series.forecast import prepare, run_forecast  # torch loads only when the command runs
+        from seqpipe.train.forecast import prepare, run_forecast  # torch loads only when the command runs
 
         cfg = build_config(
             sine, csv, column, time_column, missing, model, tau, n_train, train_frac, horizons, epochs, seed,

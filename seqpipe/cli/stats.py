@@ -18,13 +18,12 @@ from seqpipe.config import (
     parse_int_list,
     parse_size,
 )
-from seqpipe.corpus.partition import count_partitions
-from seqpipe.corpus.sources import corpus_name, expand_sources
+from seqpipe.corpus.sources import corpus_name
 from seqpipe.io import check_output_root
 from seqpipe.ngrams import store
-from seqpipe.ngrams.dask_count import count_corpus
+from seqpipe.ngrams.dask_count import count_corpus, local_workers
 from seqpipe.ngrams.history import triggered_by
-from seqpipe.parallel import cap_workers, dask_client, usable_cpus
+from seqpipe.parallel import dask_client
 
 err = Console(stderr=True)
 
@@ -63,12 +62,10 @@ def stats(
     ngram = NgramConfig(orders=parse_int_list(orders), min_freq=min_freq, blocksize=parse_size(blocksize),
                         workers=2 if workers is None else workers, memory_limit=memory_limit, split=split,
                         lm_boundary=lm_boundary)
-    if ngram.workers > 0 and not settings.dask_address:
-        parts = count_partitions(expand_sources(list(corpus.sources), settings), ngram.blocksize)
-        capped, note = cap_workers(ngram.workers, usable_cpus(), parts)
-        if note and workers is not None:  # said only when the user asked for more
-            err.print(f"seqpipe: note: {note}", markup=False)
-        ngram = ngram.model_copy(update={"workers": capped})
+    capped, note = local_workers(corpus, ngram, settings)
+    if note and workers is not None:  # said only when the user asked for more
+        err.print(f"seqpipe: note: {note}", markup=False)
+    ngram = ngram.model_copy(update={"workers": capped})
     cdir = store.corpus_dir(out_root, corpus.name or corpus_name(list(corpus.sources)))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with store.corpus_lock(cdir, nested=True), Progress(*columns, console=err, transient=True,

@@ -16,9 +16,12 @@ import torch
 
 
 def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
-    """bfloat16 on a CUDA device that supports it, else None (no autocast)."""
+    """bfloat16 on a CUDA device that supports it, else None (no autocast).
+
+    The device was chosen (and checked to exist) by `train.seed.resolve_device`; this only asks bf16.
+    """
     device = torch.device(device)
-    if device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return None
 

@@ -23,14 +23,14 @@ from typing import Any
 
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
 from seqpipe.corpus.errors import CorpusError
-from seqpipe.corpus.partition import Partition, plan_partitions
+from seqpipe.corpus.partition import Partition, count_partitions, plan_partitions
 from seqpipe.corpus.reader import FileInfo, content_hash, sniff
 from seqpipe.corpus.sources import InputFile, corpus_name, expand_sources
 from seqpipe.io import new_run_id
 from seqpipe.ngrams import lm_split, merge, partition_cache, store
 from seqpipe.ngrams.count import FileStats, PartitionCounts, count_partition
 from seqpipe.ngrams.manifest import write_snapshot_files
-from seqpipe.parallel import InlineClient, as_completed
+from seqpipe.parallel import InlineClient, as_completed, cap_workers, usable_cpus
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 TOKENS_PER_BUCKET = 4_000_000
@@ -119,6 +119,17 @@ def _changes(previous: dict[str, Any] | None, inputs: Inputs) -> dict[str, list[
     new = dict(zip((f.uri for f in inputs.files), inputs.hashes))
     return {"added": sorted(set(new) - set(old)), "removed": sorted(set(old) - set(new)),
             "changed": sorted(u for u in set(new) & set(old) if new[u] != old[u])}
+
+
+def local_workers(corpus: CorpusConfig, ngram: NgramConfig, settings: Settings) -> tuple[int, str | None]:
+    """Local Dask workers worth starting: at most one per CPU core and per partition; and why, when fewer.
+
+    An existing cluster (`settings.dask_address`) and `workers=0` are taken as they are.
+    """
+    if ngram.workers <= 0 or settings.dask_address:
+        return ngram.workers, None
+    parts = count_partitions(expand_sources(list(corpus.sources), settings), ngram.blocksize)
+    return cap_workers(ngram.workers, usable_cpus(), parts)
 
 
 def count_corpus(

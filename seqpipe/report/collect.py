@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from seqpipe.io import SERIES_METRICS_KIND
 from seqpipe.ngrams.store import resolve_snapshot
 from seqpipe.runinfo import read_run_info
-from seqpipe.series.config import SERIES_METRICS_KIND
 
 
 class _Loose(BaseModel):

@@ -1,1 +1,1 @@
-"""Time series for sequence models (d2l §8.1 / §9.1): sources, tau-lag windows, configs, the forecast run."""
+"""Time-series data for sequence models (d2l §8.1 / §9.1): sources, tau-lag windows and splits, SeriesConfig."""

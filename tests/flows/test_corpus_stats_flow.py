@@ -17,3 +17,20 @@ def test_corpus_stats_flow_publishes_a_snapshot(tmp_path, shared_data):
     )
     assert summary["totals"]["1"] == {"ngrams": 170_580, "distinct": 27}
     assert store.latest_snapshot(tmp_path, "timemachine") == store.resolve_snapshot(summary["snapshot"])
+
+
+def test_the_counting_task_starts_no_more_workers_than_partitions(tmp_path, shared_data, monkeypatch):
+    import tasks.corpus
+    from flows.corpus_stats import corpus_stats
+    from seqpipe.parallel import dask_client
+
+    started = []
+
+    def recorded(workers, address=None, memory_limit="4GiB"):
+        started.append(workers)
+        return dask_client(0, address, memory_limit)  # counted inline: only the number asked for matters here
+
+    monkeypatch.setattr(tasks.corpus, "dask_client", recorded)
+    corpus_stats(corpus=CorpusConfig(sources=("timemachine",)), ngram=NgramConfig(orders=(1,), workers=2),
+                 out=str(tmp_path))
+    assert started == [1]  # The Time Machine is one partition of the default 16 MiB blocks

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from seqpipe.config import CorpusConfig, NgramConfig
 from seqpipe.ngram_lm.config import NgramLMConfig
-from seqpipe.series.config import ForecastConfig, TrainConfig
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
+from seqpipe.train.forecast_config import ForecastConfig, TrainConfig
 
 
 def test_pipeline_writes_every_stage_and_the_report(tmp_path, shared_data, monkeypatch):

@@ -9,7 +9,7 @@ import pytest
 
 from seqpipe.config import CorpusConfig, NgramConfig
 from seqpipe.ngram_lm.config import NgramLMConfig
-from seqpipe.series.config import ForecastConfig, TrainConfig
+from seqpipe.train.forecast_config import ForecastConfig, TrainConfig
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
 
 pytestmark = pytest.mark.flows

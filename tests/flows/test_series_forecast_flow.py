@@ -6,7 +6,7 @@ import json
 
 from flow_artifacts import newest_artifacts
 
-from seqpipe.series.config import ForecastConfig, TrainConfig
+from seqpipe.train.forecast_config import ForecastConfig, TrainConfig
 
 
 def test_series_forecast_flow_publishes_the_k_step_table(tmp_path):

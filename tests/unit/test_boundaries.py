@@ -42,6 +42,7 @@ RULES = [
     ("seqpipe/report", ["seqpipe.train", "seqpipe.ngram_lm.*", "seqpipe.ngram_lm", "reference_lm"]),
     ("seqpipe/models", ["seqpipe.series", "seqpipe.train", "seqpipe.eval", "seqpipe.report"]),
     ("seqpipe/text", ["seqpipe.ngrams", "seqpipe.ngram_lm", "seqpipe.models"]),
+    ("seqpipe/series", ["seqpipe.train", "seqpipe.eval", "seqpipe.models", "seqpipe.report"]),
     # counting and storing never reach up into the models estimated from the counts
     ("seqpipe/ngrams", ["seqpipe.ngram_lm", "seqpipe.train", "seqpipe.models", "seqpipe.report"]),
     # the product has one n-gram estimator; the in-memory one is a test reference only
@@ -92,3 +93,10 @@ def test_library_does_not_import_tasks_or_flows():
 
 def test_the_checker_sees_imports():
     assert "prefect" in set().union(*imported_top_level_modules(ROOT / "tasks").values())
+
+
+def test_one_device_picker():
+    """Only `seqpipe.train.seed.resolve_device` asks torch for CUDA; every trainer calls it."""
+    askers = {str(p.relative_to(ROOT)) for p in (ROOT / "seqpipe").rglob("*.py")
+              if "cuda.is_available" in p.read_text(encoding="utf-8") and p.name != "seed.py"}
+    assert not askers, f"pick the device with seqpipe.train.seed.resolve_device, not in {sorted(askers)}"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
+from prefect.exceptions import ParameterTypeError
 from prefect.flows import load_flow_from_entrypoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +38,7 @@ def test_serve_builds_the_same_deployments(tmp_path):
     assert all(Path(d.storage.destination).resolve() == ROOT for d in deployments)  # loaded from this checkout
     refresh = next(d for d in deployments if d.name == "scheduled")
     assert refresh.concurrency_limit == 1 and refresh.concurrency_options.collision_strategy == "CANCEL_NEW"
-    assert refresh.parameters == {"corpus": {"sources": ["timemachine"]}}
+    assert refresh.parameters == {}  # the flow's defaults (data/pipeline.yaml) apply
     (schedule,) = refresh.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 3 * * *", "UTC")
     # a schedule's own time zone is kept (not replaced by UTC)
@@ -44,3 +46,15 @@ def test_serve_builds_the_same_deployments(tmp_path):
                                                                                        "timezone: Asia/Tokyo"))
     refresh = next(d for d in deployments_from_yaml(tmp_path / "prefect.yaml") if d.name == "scheduled")
     assert refresh.schedules[0].schedule.timezone == "Asia/Tokyo"
+
+
+def test_every_deployments_parameters_validate_against_its_flow():
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    left_to_the_run = {"flows/report.py:report": {"run_dir": "seqpipe-out/runs/r1"}}  # no default on purpose
+    for d in spec["deployments"]:
+        flow = load_flow_from_entrypoint(str(ROOT / d["entrypoint"]))
+        given = {**left_to_the_run.get(d["entrypoint"], {}), **(d.get("parameters") or {})}
+        flow.validate_parameters(given)  # raises ParameterTypeError when one is wrong or missing
+    refresh = load_flow_from_entrypoint(str(ROOT / "flows/corpus_refresh.py:corpus_refresh"))
+    with pytest.raises(ParameterTypeError):  # the check is real: an empty corpus is refused
+        refresh.validate_parameters({"corpus": {"sources": []}})

@@ -15,9 +15,9 @@ from seqpipe.ngram_lm.stage import run_and_save
 from seqpipe.ngrams.dask_count import count_corpus
 from seqpipe.parallel import dask_client
 from seqpipe.runinfo import write_run_info
-from seqpipe.series.config import ForecastConfig, TrainConfig
-from seqpipe.series.forecast import run_forecast
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMRunConfig, LMTrainConfig
+from seqpipe.train.forecast import run_forecast
+from seqpipe.train.forecast_config import ForecastConfig, TrainConfig
 from seqpipe.train.run import train_lm
 
 RUN_ID = "20261129T000000Z-report"

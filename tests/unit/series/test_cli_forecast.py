@@ -137,7 +137,7 @@ def test_a_wide_file_without_column_gets_a_hint(tmp_path, capsys):
 
 def test_the_output_says_when_no_model_beats_the_last_value(tmp_path, capsys, monkeypatch):
     # issue 14 row 15: 'best at k=1: linear (*)' although the last value was lower
-    from seqpipe.series import forecast
+    from seqpipe.train import forecast
 
     summary = {"series": "x", "tau": 4, "model": "linear", "mse_by_k": {"1": 0.2343},
                "baseline_last_mse_by_k": {"1": 0.2336}, "baseline_mean_mse_by_k": {"1": 0.9},

@@ -6,7 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from seqpipe.errors import one_line
-from seqpipe.series.config import ForecastConfig, SeriesConfig, TrainConfig
+from seqpipe.series.config import SeriesConfig
+from seqpipe.train.forecast_config import ForecastConfig, TrainConfig
 
 
 def test_defaults_are_the_books():

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from seqpipe import SCHEMA_VERSION
-from seqpipe.series.config import ForecastConfig, SeriesConfig, TrainConfig
-from seqpipe.series.forecast import prepare, run_forecast
+from seqpipe.series.config import SeriesConfig
 from seqpipe.series.sources import sine_series
+from seqpipe.train.forecast import prepare, run_forecast
+from seqpipe.train.forecast_config import ForecastConfig, TrainConfig
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -14,10 +14,10 @@ from seqpipe.eval.multistep import (
     k_step_table,
     prediction_rows,
 )
-from seqpipe.series.config import TrainConfig
 from seqpipe.series.sources import read_column, sine_series
-from seqpipe.series.train import train_model
 from seqpipe.series.windows import Transform, make_split
+from seqpipe.train.forecast_config import TrainConfig
+from seqpipe.train.series import train_model
 
 QUICK = TrainConfig(epochs=1, rnn_hidden=8, rnn_history=16)
 

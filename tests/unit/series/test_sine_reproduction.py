@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from seqpipe.eval.multistep import LastValue, evaluate
-from seqpipe.series.config import TrainConfig
 from seqpipe.series.sources import sine_series
-from seqpipe.series.train import train_model
 from seqpipe.series.windows import lag_features, make_split
+from seqpipe.train.forecast_config import TrainConfig
+from seqpipe.train.series import train_model
 
 BOOK_LOSSES = np.array([0.076846, 0.056340, 0.053779, 0.056320, 0.051650])
 SEEDS = range(6)

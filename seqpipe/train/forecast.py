@@ -23,11 +23,12 @@ import pandas as pd
 import torch
 
 from seqpipe.eval.multistep import Evaluation, LastValue, TrainMean, Transformed, evaluate, prediction_rows
-from seqpipe.io import atomic_path, write_json
-from seqpipe.series.config import SERIES_METRICS_KIND, ForecastConfig
+from seqpipe.io import SERIES_METRICS_KIND, atomic_path, write_json
 from seqpipe.series.sources import Series, load_series
-from seqpipe.series.train import pick_device, train_model
 from seqpipe.series.windows import Split, Transform, make_split
+from seqpipe.train.forecast_config import ForecastConfig
+from seqpipe.train.seed import resolve_device
+from seqpipe.train.series import train_model
 
 ProgressCallback = Callable[[str, int, float], None]  # (model, epoch, training loss)
 
@@ -97,7 +98,7 @@ def run_forecast(
         series, split, transform = prep.series, prep.split, prep.transform
         x = series.values
         z = transform.to_model(x)  # training below reads only its first train_end - lag values
-        device = pick_device(cfg.device)
+        device = resolve_device(cfg.device)
         evals: list[Evaluation] = []
         model_info: dict[str, dict[str, Any]] = {}
         for name in cfg.models:
@@ -123,7 +124,7 @@ def run_forecast(
         metrics_path = write_json(out / "metrics.json", metrics, kind=SERIES_METRICS_KIND)
         plot_paths: list[Path] = []
         if plots:
-            from seqpipe.series.plots import write_plots  # matplotlib only when figures are wanted
+            from seqpipe.train.forecast_plots import write_plots  # matplotlib only when figures are wanted
 
             losses = {name: info["epoch_losses"] for name, info in model_info.items()}
             plot_paths = write_plots(out / "plots", series.time, x, evals, baselines, split, losses)

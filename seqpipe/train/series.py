@@ -17,7 +17,7 @@ from torch import nn
 
 from seqpipe.models.ar_mlp import MLP, LinearAR, window_training_data
 from seqpipe.models.ar_rnn import LatentAR, sequence_training_data
-from seqpipe.series.config import TrainConfig
+from seqpipe.train.forecast_config import TrainConfig
 
 EpochCallback = Callable[[int, float], None]
 
@@ -38,15 +38,6 @@ class Fitted:
     def n_parameters(self) -> int:
         """Trainable parameter count."""
         return sum(p.numel() for p in self.net.parameters() if p.requires_grad)
-
-
-def pick_device(choice: str) -> torch.device:
-    """'auto' takes CUDA when present, else the CPU; asking for CUDA without one is an error."""
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device cuda was asked for but torch sees no CUDA device")
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(choice)
 
 
 def build_model(name: str, tau: int, cfg: TrainConfig, history: int, seed: int) -> nn.Module:
