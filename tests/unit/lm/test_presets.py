@@ -1,0 +1,37 @@
+"""Named `train-lm` presets: they parse into a valid config, and explicit options win (nothing is trained)."""
+
+from __future__ import annotations
+
+import pytest
+
+from seqpipe.cli.train_lm import build_config
+from seqpipe.train.config import LMDataConfig, LMModelConfig
+from seqpipe.train.presets import PRESETS, apply_preset
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_builds_a_valid_config(name):
+    cfg = build_config(["timemachine"], None, apply_preset(name, {}))
+    assert cfg.model.kind == PRESETS[name]["model"]
+
+
+def test_pipeline_char_preset_is_the_pipeline_split_with_one_lstm():
+    cfg = build_config(["timemachine"], None, apply_preset("pipeline-char", {"hidden": None}))
+    assert cfg.model == LMModelConfig(kind="lstm", hidden=384, embedding=64, dropout=0.5)
+    t = cfg.train
+    assert (t.optimizer, t.lr, t.schedule, t.batch_size, t.num_steps, t.epochs, t.minutes, t.threads) == (
+        "adam", 7e-3, "cosine", 32, 32, 10, None, 1
+    )
+    # test set B: the split and tokens the pipeline's char n-grams are scored on (LMDataConfig's defaults)
+    assert cfg.data == LMDataConfig()
+
+
+def test_explicit_options_override_the_preset():
+    cfg = build_config(["timemachine"], None, apply_preset("pipeline-char", {"hidden": "128", "minutes": 1.0}))
+    assert cfg.model.hidden == 128 and cfg.model.dropout == 0.5
+    assert cfg.train.minutes == 1.0
+
+
+def test_unknown_preset_names_the_known_ones():
+    with pytest.raises(ValueError, match="pipeline-char"):
+        apply_preset("nope", {})
