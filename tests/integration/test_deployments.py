@@ -100,7 +100,7 @@ def test_whole_pipeline_deployment_completes_with_a_report(deployed, tmp_path, s
                'rnn_model={"hidden": 32}', 'rnn_train={"epochs": 1, "threads": 1, "optimizer": "adam", "lr": 0.01}',
                'series={"train": {"epochs": 2}}')
     assert run.returncode == 0 and "Completed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
-    (run_dir,) = [p for p in (out / "runs").iterdir() if p.is_dir()]
+    (run_dir,) = [p for p in (out / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")]
     index = pd.read_parquet(out / "runs" / "index.parquet")  # the runs index lists it beside its report
     assert index["run_id"].tolist() == [run_dir.name] and index["report"].tolist() == [f"{run_dir.name}/report.html"]
     html = (run_dir / "report.html").read_text(encoding="utf-8")
