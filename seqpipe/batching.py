@@ -136,8 +136,54 @@ def eval_batches(
             yield EvalBatch(rest_x[None, i : i + num_steps], rest_y[None, i : i + num_steps], True)
 
 
+class EpochPlan:
+    """What every minibatch stream shares: shape checks, the (seed, epoch) plan and checkpoint state.
+
+    A subclass has the fields batch_size, num_steps, kind, seed, epoch and says how long its stream is.
+    """
+
+    batch_size: int
+    num_steps: int
+    kind: str
+    seed: int
+    epoch: int
+
+    def _length(self) -> int:
+        raise NotImplementedError
+
+    def _check_shape(self) -> None:
+        if self.batch_size < 1 or self.num_steps < 1:
+            raise ValueError("batch size and number of steps must be positive")
+        if count_batches(self._length(), self.batch_size, self.num_steps, self.kind, self.num_steps - 1) < 1:
+            raise ValueError(
+                f"a training range of {self._length()} tokens holds no minibatch of "
+                f"{self.batch_size} x {self.num_steps}; lower the batch size or the number of steps"
+            )
+
+    def _plan(self, epoch: int) -> tuple[np.random.Generator, int]:
+        rng = np.random.default_rng([self.seed, epoch])
+        return rng, int(rng.integers(0, self.num_steps))
+
+    def batches_in(self, epoch: int) -> int:
+        """Number of minibatches epoch `epoch` yields."""
+        return count_batches(self._length(), self.batch_size, self.num_steps, self.kind, self._plan(epoch)[1])
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain-Python state for a checkpoint."""
+        return {"kind": self.kind, "seed": self.seed, "epoch": self.epoch, "batch_size": self.batch_size,
+                "num_steps": self.num_steps, "n_tokens": self._length()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a saved state; the stream and batch shape must be the ones it was saved with."""
+        mine = self.state_dict()
+        for key in ("kind", "seed", "batch_size", "num_steps", "n_tokens"):
+            if state[key] != mine[key]:
+                raise ValueError(f"iterator state was saved with {key}={state[key]!r}, this run has {mine[key]!r}")
+        self.epoch = int(state["epoch"])
+
+
 @dataclass
-class BatchStream:
+class BatchStream(EpochPlan):
     """Epoch after epoch of training minibatches, reproducible from (seed, epoch) alone.
 
     >>> stream = BatchStream(torch.arange(35), batch_size=2, num_steps=5, kind="sequential", seed=0)
@@ -154,26 +200,10 @@ class BatchStream:
 
     def __post_init__(self) -> None:
         self.corpus = as_ids(self.corpus)
-        if self.batch_size < 1 or self.num_steps < 1:
-            raise ValueError("batch size and number of steps must be positive")
-        worst = count_batches(
-            len(self.corpus), self.batch_size, self.num_steps, self.kind, self.num_steps - 1
-        )
-        if worst < 1:
-            raise ValueError(
-                f"a training range of {len(self.corpus)} tokens holds no minibatch of "
-                f"{self.batch_size} x {self.num_steps}; lower the batch size or the number of steps"
-            )
+        self._check_shape()
 
-    def _plan(self, epoch: int) -> tuple[np.random.Generator, int]:
-        rng = np.random.default_rng([self.seed, epoch])
-        return rng, int(rng.integers(0, self.num_steps))
-
-    def batches_in(self, epoch: int) -> int:
-        """Number of minibatches epoch `epoch` yields."""
-        return count_batches(
-            len(self.corpus), self.batch_size, self.num_steps, self.kind, self._plan(epoch)[1]
-        )
+    def _length(self) -> int:
+        return len(self.corpus)
 
     def next_epoch(self) -> Iterator[Batch]:
         """The minibatches of the next epoch (advances the epoch counter at once)."""
@@ -183,23 +213,3 @@ class BatchStream:
             return random_batches(self.corpus, self.batch_size, self.num_steps, rng, offset)
         return sequential_batches(self.corpus, self.batch_size, self.num_steps, offset)
 
-    def state_dict(self) -> dict[str, Any]:
-        """Plain-Python state for a checkpoint."""
-        return {
-            "kind": self.kind,
-            "seed": self.seed,
-            "epoch": self.epoch,
-            "batch_size": self.batch_size,
-            "num_steps": self.num_steps,
-            "n_tokens": len(self.corpus),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from a saved state; the corpus and batch shape must be the ones it was saved with."""
-        mine = self.state_dict()
-        for key in ("kind", "seed", "batch_size", "num_steps", "n_tokens"):
-            if state[key] != mine[key]:
-                raise ValueError(
-                    f"iterator state was saved with {key}={state[key]!r}, this run has {mine[key]!r}"
-                )
-        self.epoch = int(state["epoch"])

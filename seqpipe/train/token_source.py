@@ -22,12 +22,12 @@ import mmap
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
 
-from seqpipe.batching import count_batches
+from seqpipe.batching import EpochPlan
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 RELEASE_EVERY = 64  # minibatches between releases of a memory-mapped source's pages
@@ -188,7 +188,7 @@ def window_tokens(windows: list[tuple[int, int]]) -> int:
 
 
 @dataclass
-class SourceStream:
+class SourceStream(EpochPlan):
     """Epochs of training minibatches from a token source, reproducible from (seed, epoch) alone.
 
     Same shapes and sequential order as `BatchStream`; `next_epoch(skip=k)` resumes an epoch at minibatch k.
@@ -202,21 +202,10 @@ class SourceStream:
     epoch: int = 0  # the next epoch to yield
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.num_steps < 1:
-            raise ValueError("batch size and number of steps must be positive")
-        if count_batches(len(self.source), self.batch_size, self.num_steps, self.kind, self.num_steps - 1) < 1:
-            raise ValueError(
-                f"a training range of {len(self.source)} tokens holds no minibatch of "
-                f"{self.batch_size} x {self.num_steps}; lower the batch size or the number of steps"
-            )
+        self._check_shape()
 
-    def _plan(self, epoch: int) -> tuple[np.random.Generator, int]:
-        rng = np.random.default_rng([self.seed, epoch])
-        return rng, int(rng.integers(0, self.num_steps))
-
-    def batches_in(self, epoch: int) -> int:
-        """Number of minibatches epoch `epoch` yields."""
-        return count_batches(len(self.source), self.batch_size, self.num_steps, self.kind, self._plan(epoch)[1])
+    def _length(self) -> int:
+        return len(self.source)
 
     def next_epoch(self, skip: int = 0) -> Iterator[Batch]:
         """The minibatches of the next epoch from minibatch `skip` on (advances the epoch counter at once)."""
@@ -245,24 +234,6 @@ class SourceStream:
         ids = torch.from_numpy(np.stack([self.source.read(int(a), int(a) + n) for a in starts]))
         return ids[:, :-1], ids[:, 1:]
 
-    def state_dict(self) -> dict[str, Any]:
-        """Plain-Python state for a checkpoint."""
-        return {
-            "kind": self.kind,
-            "seed": self.seed,
-            "epoch": self.epoch,
-            "batch_size": self.batch_size,
-            "num_steps": self.num_steps,
-            "n_tokens": len(self.source),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from a saved state; the source and batch shape must be the ones it was saved with."""
-        mine = self.state_dict()
-        for key in ("kind", "seed", "batch_size", "num_steps", "n_tokens"):
-            if state[key] != mine[key]:
-                raise ValueError(f"iterator state was saved with {key}={state[key]!r}, this run has {mine[key]!r}")
-        self.epoch = int(state["epoch"])
 
 
 def _coprime(rng: np.random.Generator, m: int) -> int:
