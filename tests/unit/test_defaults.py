@@ -25,7 +25,7 @@ def flow_defaults(module: str) -> dict[str, object]:
 def other_defaults(tmp_path, monkeypatch):
     """A defaults file with other values, read by freshly imported flows; the real one is restored after."""
     text = (ROOT / "data" / "pipeline.yaml").read_text(encoding="utf-8")
-    text = text.replace("lm_orders: [2, 3, 4]", "lm_orders: [5]").replace("epochs: 6", "epochs: 2")
+    text = text.replace("lm_orders: [2, 3, 4]", "lm_orders: [5]").replace("epochs: 10", "epochs: 2")
     text = text.replace("corpus: {sources: [timemachine]}", "corpus: {sources: [xiyouji]}")
     (tmp_path / "pipeline.yaml").write_text(text, encoding="utf-8")
     monkeypatch.setattr(defaults, "defaults_path", lambda: tmp_path / "pipeline.yaml")
@@ -60,7 +60,7 @@ def test_the_flows_defaults_come_from_the_file(other_defaults):
     ("edit", "message"),
     [
         (("lm_orders: [2, 3, 4]", "lm_order: [2, 3, 4]"), "lm_order"),  # a misspelt parameter
-        (("epochs: 6", "epochs: 0"), "epochs"),  # a value out of range
+        (("epochs: 10", "epochs: 0"), "epochs"),  # a value out of range
         (("char_lm_orders: [3, 5]\n", ""), "char_lm_orders"),  # a parameter left out: no second default
         (("text: {}", "text: !!python/object/apply:os.system [echo]"), "not plain YAML"),
     ],
