@@ -59,7 +59,10 @@ def test_a_rerun_after_a_crash_reuses_the_finished_stages(tmp_path, shared_data,
     assert (run_dir / "stages" / "rnn_lm.json").is_file() and Path(result["report"]).is_file()
 
     clean = pipeline_module.pipeline(**TINY, out=str(tmp_path / "clean"))
-    assert _figures(run_dir) == _figures(Path(clean["run_dir"]))  # the report equals a clean run's
+    resumed, fresh = _figures(run_dir), _figures(Path(clean["run_dir"]))  # the report equals a clean run's
+    assert resumed["rnn"] == fresh["rnn"]
+    # DuckDB sums in parallel: the order of the additions, so the last bits, may differ between two runs
+    assert resumed["ngram"] == {k: pytest.approx(v, rel=1e-12) for k, v in fresh["ngram"].items()}
 
     again = pipeline_module.pipeline(**TINY, out=str(tmp_path / "out"))  # same inputs: everything reused
     timings = json.loads((run_dir / "run.json").read_text())["timings_s"]
