@@ -85,11 +85,12 @@ def versioned(payload: dict[str, Any], kind: str) -> dict[str, Any]:
 
 def write_json(path: str | Path, payload: dict[str, Any], kind: str) -> Path:
     """Write a versioned JSON document atomically."""
-    text = json.dumps(versioned(payload, kind), indent=2, ensure_ascii=False, default=_jsonable)
+    text = json.dumps(versioned(payload, kind), indent=2, ensure_ascii=False, default=jsonable)
     return atomic_write_text(path, text + "\n")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """What `json.dumps` cannot write itself, as JSON values: pydantic models, paths, numpy scalars, sets."""
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
     if isinstance(value, Path):

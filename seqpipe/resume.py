@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from seqpipe import SCHEMA_VERSION, __version__
-from seqpipe.io import _jsonable as jsonable
-from seqpipe.io import atomic_write_text, new_run_id, write_json
+from seqpipe.io import atomic_write_text, jsonable, new_run_id, write_json
 
 STAGES_DIR = "stages"
 KEYS_DIR = ".keys"

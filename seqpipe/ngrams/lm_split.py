@@ -113,7 +113,8 @@ def padded_kgram_rows(seq: np.ndarray, k: int, sentences: bool) -> list[np.ndarr
     return cols
 
 
-def _by_bucket(rows: IdRows, cuts: np.ndarray) -> dict[int, IdRows]:
+def split_by_bucket(rows: IdRows, cuts: np.ndarray) -> dict[int, IdRows]:
+    """Rows by the w1 range they fall in."""
     cols, counts = rows
     which = np.searchsorted(cuts, cols[0], side="right") if len(cuts) else np.zeros(len(counts), np.int64)
     return {b: ([c[which == b] for c in cols], counts[which == b]) for b in range(len(cuts) + 1)}
@@ -155,10 +156,8 @@ def lm_partition(counts: PartitionCounts, mapping: np.ndarray, drop: np.ndarray,
         seq = _pad_sentences(train_ids, train_lengths)
     rows: dict[tuple[int, int], IdRows] = {}
     for k in range(1, plan.max_order + 1):
-        found = count_rows(padded_kgram_rows(seq, k, not flat), plan.vocab_size) if seq.size else ([], np.empty(0))
-        if not len(found[1]):
-            found = ([np.empty(0, np.int64) for _ in range(k)], np.empty(0, np.int64))
-        for b, part in _by_bucket(found, cuts).items():
+        found = count_rows(padded_kgram_rows(seq, k, not flat), plan.vocab_size)  # empty columns when none
+        for b, part in split_by_bucket(found, cuts).items():
             rows[(k, b)] = part
     return piece, rows
 
@@ -204,11 +203,6 @@ def flat_crossing_rows(pieces: list[LMPiece], max_order: int) -> dict[int, IdRow
         arr = np.array(grams, np.int64).reshape(len(grams), k)
         out[k] = ([arr[:, i] for i in range(k)], np.ones(len(grams), np.int64))
     return out
-
-
-def split_by_bucket(rows: IdRows, cuts: np.ndarray) -> dict[int, IdRows]:
-    """Rows by the w1 range they fall in."""
-    return _by_bucket(rows, cuts)
 
 
 def lm_schema(order: int) -> pa.Schema:

@@ -72,16 +72,6 @@ _D2L_BYTES = bytes(
 )
 
 
-def d2l_words_from_bytes(data: bytes) -> list[bytes]:
-    """Word tokens of `d2l` normalization computed on UTF-8 bytes (ASCII byte strings).
-
-    >>> d2l_words_from_bytes("Time—Machine, 1898\\nby H.G.".encode())
-    [b'time', b'machine', b'by', b'h', b'g']
-    """
-    return data.translate(_D2L_BYTES).split()
-
-
-
 _D2L_BYTES_KEEP_LF = _D2L_BYTES[:10] + b"\n" + _D2L_BYTES[11:]
 
 
@@ -90,7 +80,7 @@ def d2l_word_ids(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     No Python object per token: the cleaned bytes give word starts through a vectorized letter mask, the
     letters are compacted into one Arrow binary array and dictionary-encoded by Arrow's hash table (its
-    dictionary keeps first-occurrence order, as `pandas.factorize` of `d2l_words_from_bytes` would).
+    dictionary keeps first-occurrence order, as `pandas.factorize` of the word list would).
 
     >>> ids, words, per_line = d2l_word_ids(["The time—machine, the", "", "TIME 1898"])
     >>> ids.tolist(), words.tolist(), per_line.tolist()
