@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import flow
 
 from seqpipe.config import CorpusConfig, NgramConfig, TextConfig
 from seqpipe.defaults import pipeline_defaults
+from seqpipe.results import CorpusStatsResult
 from tasks.corpus import count_ngrams, publish_snapshot_diff
 
 D = pipeline_defaults()  # data/pipeline.yaml: the pipeline's corpus, text and n-gram settings
@@ -20,11 +19,11 @@ def corpus_stats(
     ngram: NgramConfig = D.ngram,
     out: str | None = None,
     force: bool = False,
-) -> dict[str, Any]:
+) -> CorpusStatsResult:
     """Count uni/bi/tri-grams of the corpus (default: The Time Machine) and publish a snapshot."""
     summary = count_ngrams(corpus, text, ngram, out, force)
-    return {**summary, "diff": publish_snapshot_diff(summary)}
+    return summary.model_copy(update={"diff": publish_snapshot_diff(summary)})
 
 
 if __name__ == "__main__":
-    print(corpus_stats()["snapshot"])
+    print(corpus_stats().snapshot)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from prefect import flow
 
@@ -11,6 +10,7 @@ from seqpipe.config import Settings
 from seqpipe.io import new_run_id
 from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.stage import find_snapshot
+from seqpipe.results import NgramLMResult
 from tasks.ngram_lm import estimate_ngram_lm, publish_ngram_table
 
 
@@ -22,20 +22,20 @@ def ngram_lm(
     config: NgramLMConfig = NgramLMConfig(),  # noqa: B008 (frozen pydantic model: safe as a default)
     out: str | None = None,
     memory: str = "2GiB",
-) -> list[dict[str, Any]]:
+) -> list[NgramLMResult]:
     """Estimate `config` at each order from a split snapshot (a folder, or a corpus name: its LATEST), or
     from `sources` counted into a temporary one (default: The Time Machine), and compare."""
     run_dir = out or str(Path(Settings().out) / "runs" / new_run_id())
     found = find_snapshot(snapshot) if snapshot else None
-    summaries = [
+    results = [
         estimate_ngram_lm(NgramLMConfig.model_validate({**config.model_dump(), "order": order}), run_dir,
                           snapshot=found, sources=None if found else (sources or ["timemachine"]), memory=memory)
         for order in orders
     ]
-    publish_ngram_table(summaries)
-    return summaries
+    publish_ngram_table(results)
+    return results
 
 
 if __name__ == "__main__":
     for row in ngram_lm():
-        print(row["name"], row["ppl_incl_oov"], row["ppl_excl_oov"])
+        print(row.name, row.ppl_incl_oov, row.ppl_excl_oov)

@@ -20,6 +20,7 @@ from seqpipe.ngram_lm.stage import counting_for_lm
 from seqpipe.resume import finish, reuse, run_folder, stage_key
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
 from seqpipe.train.forecast_config import ForecastConfig
+from tasks.corpus import record_corpus_stats
 from tasks.run_info import record_run
 
 D = pipeline_defaults()  # data/pipeline.yaml: the defaults `make run` and the deployment `seqpipe/default` run
@@ -59,15 +60,16 @@ def pipeline(
 
     # the word n-gram LMs are estimated from the snapshot this stage writes (split, LM counts, token ids)
     stats = timed("corpus_stats", corpus_stats, corpus, text, counting_for_lm(ngram, lm, lm_orders), out)
-    outputs["snapshot"] = stats["snapshot"]
+    outputs["snapshot"] = stats.snapshot
     run_id, run_path, resumed = run_folder(Path(out or Settings().out) / "runs",
-                                           stage_key("seqpipe", config, stats["run_id"]))
+                                           stage_key("seqpipe", config, stats.run_id))
     run_dir = str(run_path)
+    record_corpus_stats(stats, run_dir)
     if resumed:
         print(f"resuming run {run_id}: finished stages are reused")
 
     def stage(name: str, call, *args, **kwargs):
-        key = stage_key(name, config, stats["run_id"])
+        key = stage_key(name, config, stats.run_id)
         found = reuse(run_dir, name, key)
         if found is not None:
             print(f"{name}: reused (finished earlier in {run_dir})")
@@ -77,18 +79,17 @@ def pipeline(
         finish(run_dir, name, key, result)
         return result
 
-    stage("ngram_lm", ngram_lm, snapshot=stats["snapshot"], orders=lm_orders, config=lm, out=run_dir)
+    stage("ngram_lm", ngram_lm, snapshot=stats.snapshot, orders=lm_orders, config=lm, out=run_dir)
     stage("ngram_lm_char", ngram_lm, sources=list(rnn_data.sources), orders=char_lm_orders, config=char_lm,
           out=run_dir)
     # rnn_snapshot: the neural models memory-map this snapshot's token ids (its words) instead of reading text
-    snap = stats["snapshot"] if rnn_snapshot else None
+    snap = stats.snapshot if rnn_snapshot else None
     stage("rnn_lm", rnn_lm, rnn_data, rnn_models, rnn_model, rnn_train, run_dir, snapshot=snap)
     outputs["series"] = str(Path(run_dir) / "series")
     stage("series_forecast", series_forecast, series, outputs["series"])
     record_run(run_dir, run_id, config, timings, outputs)
-    paths = report(run_dir)
-    print(f"report: {paths['html']}")
-    return {"run_id": run_id, "run_dir": run_dir, "snapshot": stats["snapshot"], "report": paths["html"],
+    rendered = report(run_dir)
+    return {"run_id": run_id, "run_dir": run_dir, "snapshot": stats.snapshot, "report": str(run_path / rendered.html),
             "timings_s": timings}
 
 

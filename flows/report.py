@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from prefect import flow
 
+from seqpipe.results import ReportResult
 from tasks.report import render_run_report
 
 
 @flow(name="report", log_prints=True)
-def report(run_dir: str, samples: bool = True) -> dict[str, Any]:
+def report(run_dir: str, samples: bool = True) -> ReportResult:
     """Re-render the report of the run folder `run_dir` (`<out>/runs/<run_id>`) from its files."""
-    paths = render_run_report(run_dir, samples)
-    print(f"report: {paths['html']}")
-    return paths
+    result = render_run_report(run_dir, samples)
+    print(f"report: {Path(run_dir) / result.html}")
+    return result
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from prefect import flow
 
 from seqpipe.config import Settings
 from seqpipe.io import new_run_id
+from seqpipe.results import NeuralLMResult
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMRunConfig, LMTrainConfig
 from seqpipe.train.trials import GRID_FIELDS, expand, threads_per_worker, varying_options, write_trials
 from tasks.rnn_lm import publish_perplexity_table, train_rnn_lm, train_trial
@@ -71,10 +72,11 @@ def rnn_lm(
     snapshot: str | None = None,
     grid: dict[str, list[Any]] | None = None,
     workers: int = 1,
-) -> list[dict[str, Any]]:
+) -> list[NeuralLMResult] | list[dict[str, Any]]:
     """Train each model kind (x each grid combination) with the same data; one table of perplexities.
 
-    `snapshot`: train on that snapshot's memory-mapped token ids (what the pipeline passes).
+    `snapshot`: train on that snapshot's memory-mapped token ids (what the pipeline passes). Returns each
+    model's result, or with a grid the trials' rows (trials.parquet).
     """
     run_dir = out or str(Path(Settings().out) / "runs" / new_run_id())
     if snapshot:
@@ -88,11 +90,11 @@ def rnn_lm(
         rows = trials(configs, run_dir, workers)
         publish_perplexity_table([{**r, "model": r["name"]} for r in rows])
         return rows
-    summaries = [train_rnn_lm(cfg, run_dir) for cfg in configs]
-    publish_perplexity_table(summaries)
-    return summaries
+    results = [train_rnn_lm(cfg, run_dir) for cfg in configs]
+    publish_perplexity_table([r.summary() for r in results])
+    return results
 
 
 if __name__ == "__main__":
     for row in rnn_lm():
-        print(row["name"], row["valid_ppl"], row["test_ppl"])
+        print(row.name, row.valid_ppl, row.test_ppl)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from prefect import flow
 
 from seqpipe.config import Settings
 from seqpipe.io import new_run_id
+from seqpipe.results import SeriesForecastResult
 from seqpipe.train.forecast_config import ForecastConfig
 from tasks.series import forecast_series
 
@@ -18,12 +18,12 @@ def series_forecast(
     config: ForecastConfig = ForecastConfig(),  # noqa: B008 (frozen pydantic model, copied per run)
     out: str | None = None,
     plots: bool = True,
-) -> dict[str, Any]:
-    """Forecast the configured series with every configured model; return the summary (paths and errors)."""
+) -> SeriesForecastResult:
+    """Forecast the configured series with every configured model; return its result (errors by k, best model)."""
     run_dir = out or str(Path(Settings().out) / "runs" / new_run_id())
     return forecast_series(config, run_dir, plots=plots)
 
 
 if __name__ == "__main__":
     result = series_forecast()
-    print(result["model"], result["mse_by_k"], "->", result["out_dir"])
+    print(result.best_by_k, "->", result.folder)

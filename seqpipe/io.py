@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import tempfile
@@ -100,6 +101,15 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def finite(value: Any) -> Any:
+    """JSON-ready: an infinite or NaN float becomes None (JSON has neither).
+
+    >>> finite(float("inf")), finite(2.5)
+    (None, 2.5)
+    """
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def read_yaml(path: str | Path) -> Any:

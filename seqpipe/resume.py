@@ -70,6 +70,8 @@ def finish(run_dir: str | Path, stage: str, key: str, summary: Any) -> Path:
 
 
 def _strings(value: Any) -> list[str]:
+    if hasattr(value, "model_dump"):  # a stage result (seqpipe.results)
+        return _strings(value.model_dump(mode="json"))
     if isinstance(value, str):
         return [value]
     if isinstance(value, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -19,12 +20,13 @@ from seqpipe.ngrams import store
 from seqpipe.ngrams.dask_count import count_corpus, local_workers
 from seqpipe.ngrams.history import previous_snapshot, triggered_by
 from seqpipe.parallel import dask_client
+from seqpipe.results import CorpusStatsResult
 
 
 @task(name="count-ngrams", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def count_ngrams(
     corpus: CorpusConfig, text: TextConfig, ngram: NgramConfig, out: str | None = None, force: bool = False
-) -> dict[str, Any]:
+) -> CorpusStatsResult:
     """Count n-grams on a local Dask cluster (or SEQPIPE_DASK_ADDRESS) and publish a snapshot.
 
     Unchanged partitions reuse their cached counts; with nothing changed no snapshot is published.
@@ -58,10 +60,14 @@ def count_ngrams(
         description=f"Most frequent n-grams of {result.corpus}",
     )
     create_markdown_artifact(key="corpus-stats", markdown=_markdown(manifest, str(result.snapshot)))
-    return {"snapshot": str(result.snapshot), "run_id": result.run_id, "corpus": result.corpus,
-            "totals": {str(n): t for n, t in result.totals.items()}, "vocab_size": manifest["vocab"]["size"],
-            "skipped": result.skipped, "unchanged": result.unchanged, "changes": result.changes,
-            "reused_partitions": result.reused_partitions, "counted_partitions": result.counted_partitions}
+    configs = {"corpus": corpus, "text": text, "ngram": ngram}
+    return CorpusStatsResult.from_count(result, {k: c.model_dump(mode="json") for k, c in configs.items()})
+
+
+@task(name="record-corpus-stats", cache_policy=NO_CACHE)
+def record_corpus_stats(result: CorpusStatsResult, run_dir: str) -> str:
+    """Write the corpus-stats result into a run folder (`corpus_stats.json`, what the report reads)."""
+    return str(result.write(Path(run_dir) / CorpusStatsResult.FILE))
 
 
 def _trigger() -> str:
@@ -73,18 +79,18 @@ def _trigger() -> str:
 
 
 @task(name="snapshot-diff", cache_policy=NO_CACHE)
-def publish_snapshot_diff(summary: dict[str, Any], k: int = 10) -> dict[str, Any] | None:
+def publish_snapshot_diff(summary: CorpusStatsResult, k: int = 10) -> dict[str, Any] | None:
     """Diff a newly published snapshot against the one it replaced; publish it as the `corpus-diff` artifact."""
     logger = get_run_logger()
-    previous = None if summary["unchanged"] else previous_snapshot(summary["snapshot"])
+    previous = None if summary.unchanged else previous_snapshot(summary.snapshot)
     if previous is None:
         logger.info("no snapshot diff: nothing new was published or it is the corpus' first snapshot")
         return None
-    reason = snapshot_diff.why_not_comparable(store.read_manifest(previous), store.read_manifest(summary["snapshot"]))
+    reason = snapshot_diff.why_not_comparable(store.read_manifest(previous), store.read_manifest(summary.snapshot))
     if reason:
         logger.info("no snapshot diff against %s: %s", previous.name, reason)
-        return {"run_a": previous.name, "run_b": summary["run_id"], "skipped": reason}
-    found = snapshot_diff.diff_snapshots(previous, summary["snapshot"], k)
+        return {"run_a": previous.name, "run_b": summary.run_id, "skipped": reason}
+    found = snapshot_diff.diff_snapshots(previous, summary.snapshot, k)
     folder = snapshot_diff.write_diff(found)
     create_markdown_artifact(key="corpus-diff", markdown=snapshot_diff.to_markdown(found, k),
                              description=f"{found.corpus}: what changed since snapshot {previous.name}")

@@ -7,8 +7,6 @@ Artifacts (keys stay the same from run to run, so the UI keeps each one's histor
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import get_run_logger, task
 from prefect.artifacts import (
     create_link_artifact,
@@ -22,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from seqpipe.report import lm_table
 from seqpipe.report.collect import read_run
 from seqpipe.report.render import render_report
+from seqpipe.results import ReportResult
 
 REPORT_KEY = "seqpipe-report"
 LM_TABLE_KEY = "lm-perplexity"
@@ -30,8 +29,8 @@ STEPS = 8  # reading, figures, one step per model's samples, writing: a rough sc
 
 
 @task(name="render-report", cache_policy=NO_CACHE)  # reads files other stages rewrite; always re-render
-def render_run_report(run_dir: str, samples: bool = True) -> dict[str, Any]:
-    """Render `run_dir`'s report, publish it as artifacts, and return the paths written."""
+def render_run_report(run_dir: str, samples: bool = True) -> ReportResult:
+    """Render `run_dir`'s report, publish it as artifacts, and return its result (report.json)."""
     logger = get_run_logger()
     progress_id = create_progress_artifact(progress=0.0, description=f"rendering the report of {run_dir}")
     done = 0
@@ -55,5 +54,4 @@ def render_run_report(run_dir: str, samples: bool = True) -> dict[str, Any]:
     create_link_artifact(key=LINK_KEY, link=html.as_uri(), link_text="report.html",
                          description=f"The full report with figures: {html}")
     logger.info("report: %s", html)
-    return {"html": str(paths.html), "markdown": str(paths.markdown), "metrics": str(paths.metrics),
-            "plots": [str(p) for p in paths.plots]}
+    return paths.result

@@ -10,6 +10,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
+from seqpipe.results import NeuralLMResult
 from seqpipe.train.config import LMRunConfig
 from seqpipe.train.run import train_lm
 from seqpipe.train.trials import run_trial
@@ -39,24 +40,17 @@ class PrefectProgress:
 
 
 @task(name="train-rnn-lm", cache_policy=NO_CACHE)  # training writes files and takes minutes: never cached
-def train_rnn_lm(cfg: LMRunConfig, out: str, resume: str | None = None) -> dict[str, Any]:
-    """Train one language model into `out`/models/<name>/; return its small summary."""
+def train_rnn_lm(cfg: LMRunConfig, out: str, resume: str | None = None) -> NeuralLMResult:
+    """Train one language model into `out`/models/<name>/; return its result (as written to metrics.json)."""
     logger = get_run_logger()
     logger.info("training %s on %s (%s)", cfg.model_name, ", ".join(cfg.data.sources), cfg.model.model_dump())
     progress = PrefectProgress(f"training {cfg.model_name}")
-    summary = train_lm(cfg, Path(out), resume=resume, on_progress=progress).to_dict()
+    result = train_lm(cfg, Path(out), resume=resume, on_progress=progress)
     progress("test", 1, 1)
-    logger.info(
-        "%s: %s epochs (%s), train ppl %s, valid ppl %s, test ppl %s, %.0f tokens/s",
-        summary["name"],
-        summary["epochs"],
-        summary["stopped"],
-        summary["train_ppl"],
-        summary["valid_ppl"],
-        summary["test_ppl"],
-        summary["tokens_per_s"] or 0.0,
-    )
-    return summary
+    logger.info("%s: %s epochs (%s), train ppl %s, valid ppl %s, test ppl %s, %.0f tokens/s", result.name,
+                result.epochs, result.stopped, result.train_ppl, result.valid_ppl, result.test_ppl,
+                result.tokens_per_s or 0.0)
+    return result
 
 
 @task(name="train-lm-trial", cache_policy=NO_CACHE)

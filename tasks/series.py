@@ -8,6 +8,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from seqpipe.results import SeriesForecastResult
 from seqpipe.train.forecast import run_forecast
 from seqpipe.train.forecast_config import ForecastConfig
 
@@ -15,40 +16,36 @@ K_STEP_ARTIFACT = "series-k-step-error"
 REPORT_ARTIFACT = "series-forecast-report"
 
 
-def k_step_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per (model or baseline, k): test MSE and MAE, from a forecast summary."""
-    entries = {name: (e["mse_by_k"], e["mae_by_k"]) for name, e in summary["by_model"].items()}
-    entries["last_value"] = (summary["baseline_last_mse_by_k"], summary["baseline_last_mae_by_k"])
-    entries["train_mean"] = (summary["baseline_mean_mse_by_k"], summary["baseline_mean_mae_by_k"])
-    return [
-        {"model": name, "k": int(k), "mse": mse[k], "mae": mae[k]}
-        for name, (mse, mae) in entries.items()
-        for k in mse
-    ]
+def k_step_rows(result: SeriesForecastResult) -> list[dict[str, Any]]:
+    """One row per (model or baseline, k): test MSE and MAE, from a forecast result."""
+    return [{"model": name, "k": k, "mse": e.mse, "mae": e.mae}
+            for name, entry in {**result.models, **result.baselines}.items() for k, e in entry.k_step.items()]
 
 
-def _markdown(summary: dict[str, Any]) -> str:
-    ks = list(summary["baseline_last_mse_by_k"])
+def _markdown(result: SeriesForecastResult) -> str:
+    ks = sorted(result.best_by_k)
+    title = f"`{result.series.get('name')}` (tau={result.config.get('tau')}, {result.series.get('n_points')} points)"
     lines = [
-        f"# Forecast of `{summary['series']}` (tau={summary['tau']}, {summary['n_points']} points)",
+        f"# Forecast of {title}",
         "",
         "| model | 1-step (all test) | " + " | ".join(f"k={k}" for k in ks) + " |",
         "|---|---|" + "---|" * len(ks),
     ]
-    for name, entry in summary["by_model"].items():
-        cells = " | ".join(f"{entry['mse_by_k'][k]:.4g}" for k in ks)
-        lines.append(f"| {name} | {entry['one_step_test_mse']:.4g} | {cells} |")
-    for name, key in (("last value", "baseline_last_mse_by_k"), ("train mean", "baseline_mean_mse_by_k")):
-        lines.append(f"| {name} | | " + " | ".join(f"{summary[key][k]:.4g}" for k in ks) + " |")
-    verdict = "beats" if summary["beats_last_value_at_first_k"] else "does NOT beat"
-    lines += ["", f"Best at k={ks[0]}: **{summary['model']}**, which {verdict} the last-value baseline.",
-              "", f"Outputs: `{summary['out_dir']}`"]  # fmt: skip
+    for name, entry in result.models.items():
+        cells = " | ".join(f"{entry.k_step[k].mse:.4g}" for k in ks)
+        lines.append(f"| {name} | {entry.one_step.mse if entry.one_step else float('nan'):.4g} | {cells} |")
+    for name, key in (("last value", "last_value"), ("train mean", "train_mean")):
+        lines.append(f"| {name} | | " + " | ".join(f"{result.baselines[key].k_step[k].mse:.4g}" for k in ks) + " |")
+    best = result.best_by_k[ks[0]]
+    verdict = "beats" if best["beats_last_value"] else "does NOT beat"
+    lines += ["", f"Best at k={ks[0]}: **{best['model']}**, which {verdict} the last-value baseline.",
+              "", f"Outputs: `{result.folder}`"]  # fmt: skip
     return "\n".join(lines)
 
 
 @task(name="series-forecast", cache_policy=NO_CACHE)  # writes files and trains: never cached
-def forecast_series(config: ForecastConfig, out_dir: str, plots: bool = True) -> dict[str, Any]:
-    """Train and score the configured models into `out_dir`; publish the error table; return the summary."""
+def forecast_series(config: ForecastConfig, out_dir: str, plots: bool = True) -> SeriesForecastResult:
+    """Train and score the configured models into `out_dir`; publish the error table; return the result."""
     logger = get_run_logger()
     logger.info("forecasting %s with %s into %s", config.series.source, ", ".join(config.models), out_dir)
 
@@ -60,10 +57,11 @@ def forecast_series(config: ForecastConfig, out_dir: str, plots: bool = True) ->
         "best at k=%s: %s, MSE by k %s (last value %s)",
         next(iter(summary["mse_by_k"])), summary["model"], summary["mse_by_k"], summary["baseline_last_mse_by_k"],
     )  # fmt: skip
+    result = SeriesForecastResult.read(summary["metrics"])  # the result exactly as the stage wrote it
     create_table_artifact(
         key=K_STEP_ARTIFACT,
-        table=k_step_rows(summary),
+        table=k_step_rows(result),
         description=f"{summary['series']}: test MSE/MAE per k for each model and the naive baselines",
     )
-    create_markdown_artifact(key=REPORT_ARTIFACT, markdown=_markdown(summary))
-    return summary
+    create_markdown_artifact(key=REPORT_ARTIFACT, markdown=_markdown(result))
+    return result

@@ -188,7 +188,7 @@ def train_lm(
         _run_grid(configs, out, workers or 1, as_json)
         return
     cfg = configs[0]
-    summary = run(cfg, out, resume=resume, progress=show, clock_start=process_start()).to_dict()
+    summary = run(cfg, out, resume=resume, progress=show, clock_start=process_start()).summary()
     fmt = lambda v: "-" if v is None else f"{v:.3f}"
     err.print(
         f"{summary['name']}: {summary['epochs']} epochs ({summary['stopped']}), "

@@ -20,13 +20,13 @@ import numpy as np
 import pyarrow as pa
 
 from seqpipe.corpus.token_ids import SPLITS, open_split
+from seqpipe.io import finite
 from seqpipe.ngram_lm.arpa import check_tokens, write_arpa_tables
 from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.engine import connect, parse_memory, peak_rss
 from seqpipe.ngram_lm.generate import sample_sentences
 from seqpipe.ngram_lm.mkn import estimate_mkn
 from seqpipe.ngram_lm.perplexity import Perplexity
-from seqpipe.ngram_lm.perplexity import finite as _finite
 from seqpipe.ngram_lm.positions import load_positions
 from seqpipe.ngram_lm.sample import TableLM
 from seqpipe.ngram_lm.samples import continue_training_text
@@ -61,7 +61,7 @@ class SnapshotLMRun:
         out: dict[str, Any] = {
             "sources": self.sources, "order": c.order, "smoothing": c.smoothing,
             **({"k": c.k} if c.smoothing == "addk" else {}),
-            **{key: _finite(v) for key, v in asdict(self.test).items()},
+            **{key: finite(v) for key, v in asdict(self.test).items()},
             "vocab_size": self.vocab_size, "ngrams": self.ngrams, "split": self.split,
             "text": {"normalize": c.normalize, "tokens": c.tokens, "boundary": c.boundary},
         }
@@ -69,7 +69,7 @@ class SnapshotLMRun:
             out["discounts"] = {str(k): list(d) for k, d in enumerate(self.discounts, start=1)}
             out["discount_fallback"] = {str(k): why for k, why in self.fallback.items()}
         if self.valid is not None:
-            out["valid"] = {key: _finite(v) for key, v in asdict(self.valid).items()}
+            out["valid"] = {key: finite(v) for key, v in asdict(self.valid).items()}
         return out
 
 

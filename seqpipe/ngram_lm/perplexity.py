@@ -6,9 +6,7 @@ every `</s>`; "excluding OOVs" drops the `<unk>` tokens from both the sum and th
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -25,11 +23,3 @@ class Perplexity:
     zero_prob_excl_oov: int  # the same among in-vocabulary tokens: they make ppl_excl_oov infinite
     lines: int
 
-
-def finite(value: Any) -> Any:
-    """JSON-ready: an infinite or NaN float becomes None.
-
-    >>> finite(float("inf")), finite(2.5)
-    (None, 2.5)
-    """
-    return None if isinstance(value, float) and not math.isfinite(value) else value

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from seqpipe.config import NgramConfig, Settings
-from seqpipe.io import update_run_metrics, write_json
+from seqpipe.io import update_run_metrics
 from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.estimate import SnapshotLMRun, estimate_snapshot
 from seqpipe.ngrams.store import latest_snapshot, resolve_snapshot
 from seqpipe.ngrams.temporary import temporary_split_snapshot
+from seqpipe.results import NgramLMResult
 from seqpipe.samples import write_samples
 
 DEFAULT_MEMORY = "2GiB"
@@ -40,9 +41,9 @@ def model_name(config: NgramLMConfig) -> str:
 
 
 def run_and_save(config: NgramLMConfig, out_dir: str | Path, *, snapshot: str | Path | None = None,
-                 sources: Sequence[str] | None = None, memory: str | int = DEFAULT_MEMORY) -> dict[str, Any]:
-    """Estimate one model and write `models/<name>/{metrics.json, samples.json, lm.arpa}` and the run's
-    `metrics.json` entry under "ngram_lm"; return the summary with the paths written."""
+                 sources: Sequence[str] | None = None, memory: str | int = DEFAULT_MEMORY) -> NgramLMResult:
+    """Estimate one model and write `models/<name>/{samples.json, lm.arpa}`, then its result
+    `models/<name>/metrics.json` and the run's `metrics.json` entry under "ngram_lm"; return the result."""
     if (snapshot is None) == (sources is None):
         raise ValueError("give the n-gram LM stage a snapshot or sources (one of them)")
     out = Path(out_dir)
@@ -54,15 +55,17 @@ def run_and_save(config: NgramLMConfig, out_dir: str | Path, *, snapshot: str | 
         run = estimate_snapshot(snapshot, config, memory, **kwargs)
     else:
         run = estimate_sources(sources or [], config, memory, **kwargs)
-    summary = {"name": name, **run.summary(), "config": run.config.model_dump(mode="json"),
-               "snapshot": str(snapshot) if snapshot is not None else None,
-               "estimation": {"seconds": round(run.seconds, 3), "peak_rss_mb": round(run.peak_rss / 2**20, 1)}}
-    if arpa is not None:
-        summary["arpa"] = str(arpa)
-    summary["samples"] = str(write_samples(folder, run.prefix_samples))
-    summary["metrics"] = str(write_json(folder / "metrics.json", summary, kind="ngram-lm-metrics"))
-    update_run_metrics(out, "ngram_lm", summary, name)
-    return summary
+    path = folder / NgramLMResult.FILE
+    result = NgramLMResult.model_validate({
+        "name": name, **run.summary(), "config": run.config.model_dump(mode="json"),
+        "snapshot": str(snapshot) if snapshot is not None else None,
+        "estimation": {"seconds": round(run.seconds, 3), "peak_rss_mb": round(run.peak_rss / 2**20, 1)},
+        "arpa": str(arpa) if arpa is not None else None,
+        "samples": str(write_samples(folder, run.prefix_samples)), "metrics": str(path),
+    })
+    result.write(path)
+    update_run_metrics(out, "ngram_lm", result.to_dict(), name)
+    return result
 
 
 def find_snapshot(value: str | Path, out_root: str | Path | None = None) -> str:

@@ -1,27 +1,33 @@
 """Read a run folder into one typed `RunData`: run info, corpus snapshot, n-gram and neural LMs, series.
 
 Every stage is optional: a missing file means "not run" (the field is None or empty); a file that is
-there but unreadable is reported in `RunData.problems` instead of raising. Sources, in this order:
+there but unreadable is reported in `RunData.problems` (one line naming it) instead of raising. The
+stages' results are the models of `seqpipe.results`, read as written. Sources, in this order:
 
     run.json                          run id, config, versions, timings, outputs.snapshot / outputs.series
+    corpus_stats.json                 the corpus-stats result: which snapshot (else run.json's outputs.snapshot)
     <snapshot>/_manifest.json         corpus sizes, totals, Zipf exponents, top n-grams (zipf.png beside it)
-    metrics.json "ngram_lm"/"rnn_lm"  one entry per model; models/<name>/metrics.json adds the history
-    models/<name>/config.json         a neural model's full config (data split, vocabulary policy)
-    <series>/metrics.json, plots/     k-step errors per model and baseline (the folder itself when it is
-                                      a `forecast --out` folder)
+    models/<name>/metrics.json        one n-gram or neural LM result per model folder
+    <series>/metrics.json, plots/     the series result (the folder itself when it is a `forecast --out` folder)
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from seqpipe.io import SERIES_METRICS_KIND
 from seqpipe.ngrams.store import resolve_snapshot
+from seqpipe.results import (
+    CorpusStatsResult,
+    NeuralLMResult,
+    NgramLMResult,
+    ResultError,
+    SeriesForecastResult,
+    read_result,
+)
 from seqpipe.runinfo import read_run_info
 
 
@@ -70,110 +76,16 @@ class CorpusStats(_Loose):
     zipf_plot: Path | None = None
 
 
-class NgramResult(_Loose):
-    """One n-gram LM entry of `metrics.json` (KenLM's figures; a null perplexity with zero-probability tokens is inf)."""
-
-    name: str
-    order: int
-    smoothing: str
-    k: float | None = None
-    sources: list[str] = []
-    ppl_incl_oov: float | None = None
-    ppl_excl_oov: float | None = None
-    oovs: int = 0
-    tokens: int = 0
-    nll: float | None = None
-    uniform_ppl: float | None = None
-    zero_prob_tokens: int = 0
-    zero_prob_excl_oov: int = 0
-    lines: int = 0
-    vocab_size: int = 0
-    ngrams: list[int] = []
-    split: dict[str, dict[str, int]] = {}
-    text: dict[str, str] = {}
-    discount_fallback: dict[str, str] = {}
-    config: dict[str, Any] = {}
-    valid: dict[str, Any] | None = None
-    folder: Path | None = None
-
-    @model_validator(mode="after")
-    def _infinite(self) -> NgramResult:
-        if self.ppl_incl_oov is None and self.zero_prob_tokens:
-            self.ppl_incl_oov = math.inf
-        if self.ppl_excl_oov is None and self.zero_prob_excl_oov:
-            self.ppl_excl_oov = math.inf
-        return self
-
-
-class NeuralResult(_Loose):
-    """One neural LM: its `metrics.json` (figures and per-epoch history) and `config.json`."""
-
-    name: str
-    model: str = ""
-    epochs: int = 0
-    steps: int = 0
-    stopped: str = ""
-    best_epoch: int | None = None
-    train_ppl: float | None = None
-    valid_ppl: float | None = None
-    test_ppl: float | None = None
-    test_nats: float | None = None
-    unigram_valid_ppl: float | None = None
-    unigram_test_ppl: float | None = None
-    tokens_per_s: float | None = None
-    params: int = 0
-    vocab_size: int = 0
-    device: str = ""
-    wall_s: float | None = None
-    tokens: dict[str, int] = {}
-    oov: dict[str, int] = {}
-    test: dict[str, Any] | None = None
-    history: list[dict[str, Any]] = []
-    config: dict[str, Any] = {}
-    folder: Path | None = None
-
-
-class ErrorAt(_Loose):
-    """Mean squared and absolute error over n forecasts."""
-
-    mse: float | None = None
-    mae: float | None = None
-    n: int = 0
-
-
-class SeriesEntry(_Loose):
-    """A forecasting model or baseline: k-step, one-step and free-running errors."""
-
-    k_step: dict[int, ErrorAt] = {}
-    one_step: ErrorAt | None = None
-    free_running: ErrorAt | None = None
-    n_parameters: int | None = None
-    train_seconds: float | None = None
-    epoch_losses: list[float] = []
-
-
-class SeriesResult(_Loose):
-    """`series/metrics.json` and the series plots."""
-
-    folder: Path
-    config: dict[str, Any] = {}
-    series: dict[str, Any] = {}
-    split: dict[str, Any] = {}
-    models: dict[str, SeriesEntry] = {}
-    baselines: dict[str, SeriesEntry] = {}
-    definitions: dict[str, str] = {}
-    plots: list[Path] = []
-
-
 class RunData(_Loose):
     """Everything a report shows about one run; None / empty for the stages that did not run."""
 
     run_dir: Path
     info: RunInfo | None = None
     corpus: CorpusStats | None = None
-    ngram: list[NgramResult] = []
-    neural: list[NeuralResult] = []
-    series: SeriesResult | None = None
+    ngram: list[NgramLMResult] = []
+    neural: list[NeuralLMResult] = []
+    series: SeriesForecastResult | None = None
+    series_plots: list[Path] = []
     metrics: dict[str, Any] = Field(default_factory=dict, repr=False)
     problems: list[str] = []
 
@@ -206,7 +118,10 @@ def _snapshot_dir(recorded: Path) -> Path:
 
 
 def _corpus(info: RunInfo | None, run_dir: Path) -> CorpusStats | None:
-    recorded = locate((info.outputs if info else {}).get("snapshot"), run_dir)
+    result = run_dir / CorpusStatsResult.FILE
+    # runs written before corpus_stats.json existed name their snapshot in run.json only
+    recorded = (Path(CorpusStatsResult.read(result).snapshot) if result.is_file()
+                else locate((info.outputs if info else {}).get("snapshot"), run_dir))
     if recorded is None:
         return None
     snapshot = _snapshot_dir(recorded)
@@ -215,21 +130,20 @@ def _corpus(info: RunInfo | None, run_dir: Path) -> CorpusStats | None:
     return CorpusStats.model_validate({**manifest, "snapshot": snapshot, "zipf_plot": plot if plot.is_file() else None})
 
 
-def _model_files(run_dir: Path, problems: list[str]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
+def _models(run_dir: Path, problems: list[str]) -> tuple[list[NgramLMResult], list[NeuralLMResult]]:
+    ngram: list[NgramLMResult] = []
+    neural: list[NeuralLMResult] = []
     models = run_dir / "models"
     for folder in sorted(models.iterdir()) if models.is_dir() else []:
-        metrics = _guard(problems, f"models/{folder.name}/metrics.json", read_json, folder / "metrics.json")
-        if metrics is not None:
-            found[folder.name] = {**metrics, "folder": folder}
-    return found
-
-
-def _neural(name: str, entry: dict[str, Any], run_dir: Path) -> NeuralResult:
-    folder = run_dir / "models" / name
-    cfg = read_json(folder / "config.json") or {}
-    return NeuralResult.model_validate({**entry, "name": name, "config": cfg.get("config", {}),
-                                        "folder": folder if folder.is_dir() else None})
+        path = folder / "metrics.json"
+        if not path.is_file():  # a model still training, or one whose stage failed: not run
+            continue
+        result = _guard(problems, run_dir, str(path), read_result, path, NgramLMResult, NeuralLMResult)
+        if isinstance(result, NeuralLMResult) and not result.config:  # written before the result held it
+            result.config = (read_json(folder / "config.json") or {}).get("config", {})
+        ngram += [result] if isinstance(result, NgramLMResult) else []
+        neural += [result] if isinstance(result, NeuralLMResult) else []
+    return ngram, neural
 
 
 def moved_with_run(path: Path, run_dir: Path) -> Path:
@@ -247,25 +161,25 @@ def moved_with_run(path: Path, run_dir: Path) -> Path:
     return run_dir.joinpath(*parts[last + 1:])
 
 
-def _series(info: RunInfo | None, run_dir: Path) -> SeriesResult | None:
+def _series(info: RunInfo | None, run_dir: Path) -> SeriesForecastResult | None:
     recorded = locate((info.outputs if info else {}).get("series"), run_dir)
     folder = moved_with_run(recorded, run_dir) if recorded is not None else run_dir / "series"
-    metrics = read_json(folder / "metrics.json")
-    if metrics is None and recorded is None:  # `forecast --out DIR`: the run folder is the series folder
-        own = read_json(run_dir / "metrics.json")
-        folder, metrics = run_dir, own if own and own.get("kind") == SERIES_METRICS_KIND else None
-    if metrics is None:
-        return None
-    plots = sorted((folder / "plots").glob("*.png")) if (folder / "plots").is_dir() else []
-    return SeriesResult.model_validate({**metrics, "folder": folder, "plots": plots})
+    path = folder / SeriesForecastResult.FILE
+    if not path.is_file() and recorded is None:  # `forecast --out DIR`: the run folder is the series folder
+        own = run_dir / SeriesForecastResult.FILE
+        path = own if own.is_file() and (read_json(own) or {}).get("kind") == SeriesForecastResult.KIND else path
+    return SeriesForecastResult.read(path) if path.is_file() else None
 
 
-def _guard(problems: list[str], what: str, read: Any, *args: Any) -> Any:
+def _guard(problems: list[str], run_dir: Path, what: str, read: Any, *args: Any) -> Any:
     try:
         return read(*args)
+    except ResultError as exc:  # a stage result names its own file, as it lies in the run folder
+        what = str(exc.path.relative_to(run_dir) if exc.path.is_relative_to(run_dir) else exc.path)
+        problems.append(f"{what}: {' '.join(exc.reason.split())[:300]}")
     except (OSError, ValueError, TypeError, ValidationError) as exc:  # JSONDecodeError is a ValueError
         problems.append(f"{what}: {' '.join(str(exc).split())[:300]}")
-        return None
+    return None
 
 
 def read_run(run_dir: str | Path) -> RunData:
@@ -276,27 +190,15 @@ def read_run(run_dir: str | Path) -> RunData:
     problems: list[str] = []
     info = None
     if (run / "run.json").is_file():
-        info = _guard(problems, "run.json", lambda: RunInfo.model_validate(read_run_info(run)))
-    metrics = _guard(problems, "metrics.json", read_json, run / "metrics.json") or {}
-    corpus = _guard(problems, "corpus snapshot", _corpus, info, run)
-    per_model = _model_files(run, problems)
-    ngram: list[NgramResult] = []
-    neural: list[NeuralResult] = []
-    for name, entry in (metrics.get("ngram_lm") or {}).items():
-        merged = {**entry, **per_model.pop(name, {}), "name": name}
-        result = _guard(problems, f"n-gram model {name}", NgramResult.model_validate, merged)
-        ngram += [result] if result else []
-    for name, entry in (metrics.get("rnn_lm") or {}).items():
-        result = _guard(problems, f"neural model {name}", _neural, name, {**entry, **per_model.pop(name, {})}, run)
-        neural += [result] if result else []
-    for name, entry in per_model.items():  # model folders the aggregate does not list
-        if entry.get("kind") == "ngram-lm-metrics":
-            ngram += [r for r in [_guard(problems, f"n-gram model {name}", NgramResult.model_validate, entry)] if r]
-        elif entry.get("kind") == "lm-metrics":
-            neural += [r for r in [_guard(problems, f"neural model {name}", _neural, name, entry, run)] if r]
-    series = _guard(problems, "series", _series, info, run)
-    if info is None and not metrics and not per_model and not ngram and not neural and series is None:
+        info = _guard(problems, run, "run.json", lambda: RunInfo.model_validate(read_run_info(run)))
+    metrics = _guard(problems, run, "metrics.json", read_json, run / "metrics.json") or {}
+    corpus = _guard(problems, run, "corpus snapshot", _corpus, info, run)
+    ngram, neural = _models(run, problems)
+    series = _guard(problems, run, "series", _series, info, run)
+    if info is None and not metrics and not ngram and not neural and series is None and not (run / "models").is_dir():
         raise ValueError(f"{run}: not a run folder (no run.json, metrics.json, models/ or series/)")
     ngram.sort(key=lambda m: (m.smoothing, m.order, m.name))
+    plots = sorted((series.folder / "plots").glob("*.png")) if series and series.folder else []
     return RunData(run_dir=run, info=info, corpus=corpus, ngram=ngram, neural=neural, series=series,
-                   metrics=metrics, problems=problems)
+                   series_plots=plots, metrics=metrics, problems=problems)
+

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from seqpipe.report import reference as ref
-from seqpipe.report.collect import NeuralResult, NgramResult, RunData
+from seqpipe.report.collect import RunData
 from seqpipe.report.tables import Column, Table
+from seqpipe.results import NeuralLMResult, NgramLMResult
 from seqpipe.text.split import parse_fractions
 
 SMOOTHING = {"mkn": "MKN", "mle": "MLE", "addk": "add-k"}
@@ -49,7 +50,7 @@ def test_range(fractions: str | list[float] | tuple[float, ...] | None, by: str 
     return f"last {rest * 100:.3g}% of {by}"
 
 
-def _ngram_row(m: NgramResult) -> dict[str, Any]:
+def _ngram_row(m: NgramLMResult) -> dict[str, Any]:
     cfg = {**m.text, **m.config}
     kenlm = ref.kenlm_reference(m.sources, m.config)
     smoothing = f"add-{m.k:g}" if m.smoothing == "addk" and m.k is not None else SMOOTHING.get(m.smoothing, m.smoothing)
@@ -65,7 +66,7 @@ def _ngram_row(m: NgramResult) -> dict[str, Any]:
     }
 
 
-def _neural_row(m: NeuralResult) -> dict[str, Any]:
+def _neural_row(m: NeuralLMResult) -> dict[str, Any]:
     data, model = m.config.get("data", {}), m.config.get("model", {})
     test = m.test or {}
     oovs = test.get("n_oov", m.oov.get("test"))

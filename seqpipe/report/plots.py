@@ -20,7 +20,8 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
 from seqpipe.io import atomic_path, atomic_write_bytes
-from seqpipe.report.collect import NeuralResult, NgramResult, RunData
+from seqpipe.report.collect import RunData
+from seqpipe.results import NeuralLMResult, NgramLMResult
 
 SERIES_CAPTIONS = {
     "error_vs_k": "Test MSE against the horizon k for every model and both baselines (log-log).",
@@ -62,7 +63,7 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def plot_training_curves(models: Sequence[NeuralResult], path: Path) -> Path | None:
+def plot_training_curves(models: Sequence[NeuralLMResult], path: Path) -> Path | None:
     """Train (dashed) and valid (solid) perplexity per epoch for each neural model; None without any history."""
     drawn = [m for m in models if m.history]
     if not drawn:
@@ -90,7 +91,7 @@ def plot_training_curves(models: Sequence[NeuralResult], path: Path) -> Path | N
     return _save(fig, path)
 
 
-def plot_ngram_orders(models: Sequence[NgramResult], path: Path) -> Path | None:
+def plot_ngram_orders(models: Sequence[NgramLMResult], path: Path) -> Path | None:
     """Test perplexity (incl. and excl. OOVs) against the order, one line per smoothing and token unit;
     None under two models. Word and character models never share a line (their perplexities differ ~50x)."""
     finite = [m for m in models if m.ppl_incl_oov is not None and m.ppl_incl_oov != float("inf")]
@@ -150,7 +151,7 @@ def write_figures(run: RunData) -> Figures:
     figures.curves = keep(plot_training_curves(run.neural, folder / "lm_curves.png"),
                           "Train (dashed) and validation (solid) perplexity per epoch; dotted: the unigram baseline.")
     if run.series:
-        by_stem = {p.stem: p for p in run.series.plots}
+        by_stem = {p.stem: p for p in run.series_plots}
         for stem in [*SERIES_ORDER, *sorted(set(by_stem) - set(SERIES_ORDER))]:
             if stem in by_stem:
                 src = by_stem[stem]

@@ -2,15 +2,14 @@
 
 `render_report(run_dir)` reads the run (`collect.read_run`), builds the tables, figures and samples,
 fills the two jinja2 templates (HTML autoescaped; Markdown cells escaped by the `md` filter), writes
-everything atomically and merges a small "report" entry into the run's `metrics.json` under the same
-lock the stages use, leaving their keys as they were. A folder whose `metrics.json` is one stage's own
-(`forecast --out DIR`) keeps it as written: the entry goes to `report.json` instead.
+everything atomically, then its result (`seqpipe.results.ReportResult`) as `report.json`, and merges the
+same entry under "report" into the run's `metrics.json` under the lock the stages use, leaving their keys
+as they were. A folder whose `metrics.json` is one stage's own (`forecast --out DIR`) keeps it as written.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from collections.abc import Callable
@@ -21,13 +20,14 @@ from typing import Any
 
 import jinja2
 
-from seqpipe.io import RUN_METRICS_KIND, atomic_write_text, update_run_metrics, write_json
+from seqpipe.io import RUN_METRICS_KIND, atomic_write_text, update_run_metrics
 from seqpipe.report import lm_table, runs_index, tables
 from seqpipe.report.collect import RunData, read_run
 from seqpipe.report.history import SinceLast, since_last
 from seqpipe.report.plots import Figures, write_figures
 from seqpipe.report.samples import ModelSamples, all_samples
 from seqpipe.report.trials_table import trials_table
+from seqpipe.results import ReportResult
 
 Step = Callable[[str], None]
 
@@ -41,6 +41,7 @@ class ReportPaths:
     metrics: Path
     plots: list[Path]
     stages: dict[str, str] = field(default_factory=dict)
+    result: ReportResult | None = None
 
 
 @dataclass
@@ -167,18 +168,17 @@ def render_text(content: ReportContent, template: str) -> str:
     return _environment().get_template(template).render(c=content, title=title)
 
 
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def merge_metrics(run_dir: Path, entry: dict[str, Any], existing: dict[str, Any] | None = None) -> Path:
-    """Set the "report" key of the run's metrics.json under its lock, keeping every other key.
+def merge_metrics(run_dir: Path, result: ReportResult, existing: dict[str, Any] | None = None) -> Path:
+    """Write the report's result as `report.json`, and as the "report" key of the run's metrics.json under
+    its lock, keeping every other key.
 
     A metrics.json that is not a JSON object is left untouched (the report lists it as unreadable); one
-    that a single stage wrote for itself (`existing` of another kind) too: the entry goes to report.json.
+    that a single stage wrote for itself (`existing` of another kind) too: report.json is the only record.
     """
+    own = result.write(run_dir / ReportResult.FILE)
     if (existing or {}).get("kind", RUN_METRICS_KIND) != RUN_METRICS_KIND:
-        return write_json(run_dir / "report.json", {"report": entry}, kind="run-report")
+        return own
+    entry = {k: v for k, v in result.to_dict().items() if k not in ("kind", "schema_version", "seqpipe_version")}
     return update_run_metrics(run_dir, "report", entry) or run_dir / "metrics.json"
 
 
@@ -193,13 +193,12 @@ def render_report(run_dir: str | Path, *, samples: bool = True, on_step: Step | 
     md = atomic_write_text(run / "report.md", render_text(content, "report.md.j2"))
     plots = [run / f.src for f in content.figures.all()]
     stages = {k: "ok" if v else "not run" for k, v in content.stages.items()}
-    metrics = merge_metrics(run, {
-        "html": html.name, "markdown": md.name, "plots": [f.src for f in content.figures.all()],
-        "stages": stages,
-        "lm_perplexity": [{k: _finite(v) for k, v in r.items() if k != "test"} for r in content.lm.rows],
-        "problems": content.run.problems,
-        "rendered_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "render_s": round(time.perf_counter() - started, 3),
-    }, content.run.metrics)
+    result = ReportResult(
+        html=html.name, markdown=md.name, plots=[f.src for f in content.figures.all()], stages=stages,
+        lm_perplexity=[{k: v for k, v in r.items() if k != "test"} for r in content.lm.rows],
+        problems=content.run.problems, rendered_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        render_s=round(time.perf_counter() - started, 3),
+    )
+    metrics = merge_metrics(run, result, content.run.metrics)
     runs_index.update_for(run)  # runs/index.parquet and index.html list this run's figures from now on
-    return ReportPaths(html, md, metrics, plots, stages)
+    return ReportPaths(html, md, metrics, plots, stages, result)

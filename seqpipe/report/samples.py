@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from seqpipe.report.collect import NeuralResult, NgramResult, RunData
+from seqpipe.report.collect import RunData
+from seqpipe.results import NeuralLMResult, NgramLMResult
 from seqpipe.samples import SAMPLES_FILE, Sample, read_samples
 
 __all__ = ["ModelSamples", "Sample", "all_samples", "model_samples"]
@@ -26,9 +27,9 @@ class ModelSamples:
     note: str = ""
 
 
-def model_samples(m: NgramResult | NeuralResult) -> ModelSamples:
+def model_samples(m: NgramLMResult | NeuralLMResult) -> ModelSamples:
     """What the model's folder holds in `samples.json`, or a note saying it holds none."""
-    family = "n-gram" if isinstance(m, NgramResult) else "neural"
+    family = "n-gram" if isinstance(m, NgramLMResult) else "neural"
     found = read_samples(m.folder) if m.folder is not None else None
     if found is None:
         return ModelSamples(m.name, family, note=f"no {SAMPLES_FILE} in the model folder: its stage wrote none")
@@ -45,6 +46,6 @@ def all_samples(run: RunData, on_model: Callable[[str], None] | None = None) -> 
         try:
             found.append(model_samples(m))
         except (OSError, ValueError, KeyError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
-            family = "n-gram" if isinstance(m, NgramResult) else "neural"
+            family = "n-gram" if isinstance(m, NgramLMResult) else "neural"
             found.append(ModelSamples(m.name, family, note=f"no samples: {' '.join(str(exc).split())[:200]}"))
     return found

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqpipe.report import reference as ref
-from seqpipe.report.collect import CorpusStats, RunData, SeriesEntry, SeriesResult
+from seqpipe.report.collect import CorpusStats, RunData
+from seqpipe.results import SeriesEntry, SeriesForecastResult
 
 MAX_INPUT_ROWS = 50
 TOP_K = 10
@@ -187,7 +188,7 @@ def _series_row(name: str, kind: str, e: SeriesEntry, metric: str, ks: list[int]
     return row
 
 
-def series_errors(series: SeriesResult, metric: str = "mse") -> Table:
+def series_errors(series: SeriesForecastResult, metric: str = "mse") -> Table:
     """Test error per horizon k for every model and both baselines (lowest per column marked)."""
     ks = sorted({k for e in [*series.models.values(), *series.baselines.values()] for k in e.k_step})
     rows = [_series_row(n, "model", e, metric, ks) for n, e in series.models.items()]

@@ -23,7 +23,8 @@ import pandas as pd
 import torch
 
 from seqpipe.eval.multistep import Evaluation, LastValue, TrainMean, Transformed, evaluate, prediction_rows
-from seqpipe.io import SERIES_METRICS_KIND, atomic_path, write_json
+from seqpipe.io import atomic_path
+from seqpipe.results import SeriesForecastResult
 from seqpipe.series.sources import Series, load_series
 from seqpipe.series.windows import Split, Transform, make_split
 from seqpipe.train.forecast_config import ForecastConfig
@@ -120,14 +121,14 @@ def run_forecast(
         ]
         out.mkdir(parents=True, exist_ok=True)
         predictions_path = _write_predictions(out / "predictions.parquet", series, split, evals + baselines)
-        metrics = _metrics(cfg, series, split, transform, str(device), evals, baselines, model_info)
-        metrics_path = write_json(out / "metrics.json", metrics, kind=SERIES_METRICS_KIND)
         plot_paths: list[Path] = []
         if plots:
             from seqpipe.train.forecast_plots import write_plots  # matplotlib only when figures are wanted
 
             losses = {name: info["epoch_losses"] for name, info in model_info.items()}
             plot_paths = write_plots(out / "plots", series.time, x, evals, baselines, split, losses)
+        result = _result(cfg, series, split, transform, str(device), evals, baselines, model_info)
+        metrics_path = result.write(out / SeriesForecastResult.FILE)  # last: its presence means the stage finished
     return _summary(
         cfg, series, split, evals, baselines, model_info, out, metrics_path, predictions_path, plot_paths
     )
@@ -153,7 +154,7 @@ def _write_predictions(path: Path, series: Series, split: Split, evals: list[Eva
     return path
 
 
-def _metrics(
+def _result(
     cfg: ForecastConfig,
     series: Series,
     split: Split,
@@ -162,7 +163,7 @@ def _metrics(
     evals: list[Evaluation],
     baselines: list[Evaluation],
     model_info: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
+) -> SeriesForecastResult:
     last = baselines[0]
     best_by_k = {}
     for k in cfg.horizons:
@@ -173,7 +174,7 @@ def _metrics(
             "last_value_mse": last.k_step_errors[k]["mse"],
             "beats_last_value": best.k_step_errors[k]["mse"] < last.k_step_errors[k]["mse"],
         }
-    return {
+    return SeriesForecastResult.model_validate({
         "config": {**cfg.model_dump(mode="json"), "series": cfg.series.settings(series.name)},
         "series": {**series.summary(), "first_time": str(series.time[0]), "last_time": str(series.time[-1])},
         "split": split.summary(),
@@ -188,7 +189,7 @@ def _metrics(
         "baselines": {b.name: b.metrics() for b in baselines},
         "best_by_k": best_by_k,
         "definitions": DEFINITIONS,
-    }
+    })
 
 
 def _summary(

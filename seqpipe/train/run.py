@@ -5,7 +5,8 @@ Writes under `out_dir`:
     models/<name>/checkpoint.pt   every epoch, atomically (resumable; see checkpoint.py)
     models/<name>/config.json     the run config, vocab fingerprint and size, parameter count
     models/<name>/vocab.parquet   the vocabulary
-    models/<name>/metrics.json    perplexities, unigram baselines, tokens/s and the per-epoch history
+    models/<name>/metrics.json    the result (seqpipe.results.NeuralLMResult), written last: perplexities,
+                                  unigram baselines, tokens/s, the config and the per-epoch history
     models/<name>/curve.csv       the training curve: epoch, steps, lr, train/valid ppl, tokens/s
     models/<name>/samples.json    greedy and sampled text continuing the first words of the training text
     metrics.json                  the run's metrics; this stage owns its "rnn_lm" key, one entry per model
@@ -15,22 +16,20 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from seqpipe.eval.perplexity import PerplexityReport
 from seqpipe.eval.windows import evaluate_windows
 from seqpipe.io import atomic_path, atomic_write_text, update_run_metrics, write_json
 from seqpipe.models.rnn_lm import build_lm, count_parameters
 from seqpipe.models.softmax import adaptive_cutoffs, use_adaptive
+from seqpipe.results import NeuralLMResult
 from seqpipe.samples import Sample, training_prefix, write_samples
 from seqpipe.text.vocab import Vocab
 from seqpipe.train.checkpoint import load_checkpoint
@@ -48,47 +47,6 @@ RESUMABLE_CHANGES = frozenset(
 )
 SAMPLE_TOKENS = 50  # the book's predict('time traveller', 50)
 SAMPLE_TEMPERATURE = 0.8
-
-
-@dataclass
-class LMRunSummary:
-    """The figures of one run, small and JSON-able (NaN becomes None)."""
-
-    name: str
-    model: str
-    epochs: int
-    steps: int
-    stopped: str
-    best_epoch: int | None
-    train_ppl: float | None
-    valid_ppl: float | None
-    test_ppl: float | None
-    valid_nats: float | None
-    test_nats: float | None
-    unigram_valid_ppl: float | None
-    unigram_test_ppl: float | None
-    tokens_per_s: float | None
-    params: int
-    vocab_size: int
-    device: str
-    wall_s: float  # every run of this model, across resumes (an earlier run counts to its last checkpoint)
-    tokens: dict[str, int] = field(default_factory=dict)
-    oov: dict[str, int] = field(default_factory=dict)
-    checkpoint: str = ""
-    softmax: str = "full"
-    valid_eval_tokens: int = 0  # predicted tokens behind valid_ppl / test_ppl
-    test_eval_tokens: int = 0
-    valid_sampled: bool = False  # True: a fixed sample of the range, not all of it
-    test_sampled: bool = False
-    first_step_s: float | None = None  # from the start (of the command, for the CLI) to the first step
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able values."""
-        return {k: _finite(v) for k, v in asdict(self).items()}
-
-
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def config_differences(saved: dict[str, Any], mine: dict[str, Any], skip: frozenset[str] = frozenset()) -> list[str]:
@@ -124,7 +82,7 @@ def train_lm(
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_progress: ProgressFn | None = None,
     clock_start: float | None = None,
-) -> LMRunSummary:
+) -> NeuralLMResult:
     """Train, evaluate and save one language model as `cfg` says; resume from a checkpoint if given.
 
     The time budget counts from `clock_start` (a `time.perf_counter()` value; the CLI passes the
@@ -200,7 +158,7 @@ def train_lm(
             test = evaluate_windows(model, data.test, plan.test_windows, t.eval_batch_size, t.num_steps,
                                     device, chunk=plan.chunk, on_progress=bar, deadline=deadline)
     last = result.history[-1] if result.history else None
-    summary = LMRunSummary(
+    summary = NeuralLMResult(
         name=cfg.model_name,
         model=m.kind,
         epochs=last.epoch if last else 0,
@@ -228,9 +186,13 @@ def train_lm(
         valid_sampled=plan.valid_sampled,
         test_sampled=plan.test_sampled or (test is not None and test.n_tokens < plan.test_tokens),
         first_step_s=result.first_step_s,
+        valid=valid.to_dict() if valid else None,
+        test=test.to_dict() if test else None,
+        history=[r.to_dict() for r in result.history],
+        config=cfg.model_dump(mode="json"),
     )
     write_samples(model_dir, *lm_samples(model, vocab, data.train.read(0, 256), cfg.data.tokens))
-    _write_metrics(Path(out_dir), model_dir, summary, result.history, valid, test)
+    _write_results(Path(out_dir), model_dir, summary)
     return summary
 
 
@@ -249,29 +211,13 @@ def lm_samples(model: torch.nn.Module, vocab: Vocab, train_ids: np.ndarray | tor
     return samples, "; ".join(dict.fromkeys(str(w.message) for w in caught))
 
 
-def _write_metrics(
-    out_dir: Path,
-    model_dir: Path,
-    summary: LMRunSummary,
-    history: list[EpochRecord],
-    valid: PerplexityReport | None,
-    test: PerplexityReport | None,
-) -> None:
-    rows = [r.to_dict() for r in history]
-    write_json(
-        model_dir / "metrics.json",
-        {
-            **summary.to_dict(),
-            "valid": valid.to_dict() if valid else None,
-            "test": test.to_dict() if test else None,
-            "history": [{k: _finite(v) for k, v in r.items()} for r in rows],
-        },
-        kind="lm-metrics",
-    )
+def _write_results(out_dir: Path, model_dir: Path, result: NeuralLMResult) -> None:
+    """The training curve as CSV, then the result (written last) and the run's metrics.json entry."""
     columns = ["epoch", "steps", "lr", "train_ppl", "valid_ppl", "tokens_per_s", "seconds", "complete"]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(result.history)
     atomic_write_text(model_dir / "curve.csv", buf.getvalue())
-    update_run_metrics(out_dir, "rnn_lm", summary.to_dict(), summary.name)
+    result.write(model_dir / NeuralLMResult.FILE)
+    update_run_metrics(out_dir, "rnn_lm", result.summary(), result.name)

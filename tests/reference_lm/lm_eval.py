@@ -16,8 +16,9 @@ import numpy as np
 from reference_lm.lm import KneserNeyLM, NgramLM, estimate
 from reference_lm.lm_counts import BOS_ID, UNK_ID, count_ngrams, encode_eval
 from seqpipe.corpus import load_lines
+from seqpipe.io import finite
 from seqpipe.ngram_lm.config import NgramLMConfig
-from seqpipe.ngram_lm.perplexity import Perplexity, finite
+from seqpipe.ngram_lm.perplexity import Perplexity
 from seqpipe.samples import training_prefix
 from seqpipe.text.split import split_lines
 
@@ -90,7 +91,7 @@ class LMRun:
             "order": self.config.order,
             "smoothing": self.config.smoothing,
             **({"k": self.config.k} if self.config.smoothing == "addk" else {}),
-            **{key: _finite(v) for key, v in asdict(self.test).items()},
+            **{key: finite(v) for key, v in asdict(self.test).items()},
             "vocab_size": model.vocab_size,
             "ngrams": [len(t) for t in model.counts.tables],
             "split": self.split,
@@ -100,11 +101,8 @@ class LMRun:
             out["discounts"] = {str(k): list(d) for k, d in enumerate(model.discounts, start=1)}
             out["discount_fallback"] = {str(k): why for k, why in model.fallback.items()}
         if self.valid is not None:
-            out["valid"] = {key: _finite(v) for key, v in asdict(self.valid).items()}
+            out["valid"] = {key: finite(v) for key, v in asdict(self.valid).items()}
         return out
-
-
-_finite = finite
 
 
 def run_lm(sources: str | Sequence[str], config: NgramLMConfig) -> LMRun:

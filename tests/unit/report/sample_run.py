@@ -12,8 +12,9 @@ from pathlib import Path
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
 from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.stage import run_and_save
-from seqpipe.ngrams.dask_count import count_corpus
+from seqpipe.ngrams.dask_count import CountResult, count_corpus
 from seqpipe.parallel import dask_client
+from seqpipe.results import CorpusStatsResult
 from seqpipe.runinfo import write_run_info
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMRunConfig, LMTrainConfig
 from seqpipe.train.forecast import run_forecast
@@ -23,11 +24,11 @@ from seqpipe.train.run import train_lm
 RUN_ID = "20261129T000000Z-report"
 
 
-def count(sources: tuple[str, ...], out: Path, text: TextConfig | None = None) -> Path:
-    """Publish a snapshot of `sources` under `out` in this process; return its folder."""
+def count(sources: tuple[str, ...], out: Path, text: TextConfig | None = None) -> CountResult:
+    """Publish a snapshot of `sources` under `out` in this process; return what the counting produced."""
     with dask_client(0) as client:
         return count_corpus(CorpusConfig(sources=sources), text or TextConfig(),
-                            NgramConfig(workers=0, split=(0.9,), lm_order=3), out, client, Settings()).snapshot
+                            NgramConfig(workers=0, split=(0.9,), lm_order=3), out, client, Settings())
 
 
 def build_run(out: Path) -> Path:
@@ -35,7 +36,9 @@ def build_run(out: Path) -> Path:
     run = out / "runs" / RUN_ID
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    snapshot = count(("timemachine",), out)
+    counted = count(("timemachine",), out)
+    snapshot = counted.snapshot
+    CorpusStatsResult.from_count(counted, {}).write(run / CorpusStatsResult.FILE)  # as the pipeline does
     timings["corpus"] = time.perf_counter() - started
     started = time.perf_counter()
     ngram_cfgs = [NgramLMConfig(order=o) for o in (2, 3)]

@@ -18,7 +18,7 @@ HOSTILE = "<script>alert(1)</script> a|b **bold** <img src=x onerror=alert(2)> &
 def test_markup_in_corpus_tokens_is_escaped(tmp_path):
     corpus = tmp_path / "hostile.txt"
     corpus.write_text(HOSTILE * 5 + "plain words here\n", encoding="utf-8")
-    snapshot = count((str(corpus),), tmp_path / "out", TextConfig(normalize="raw"))
+    snapshot = count((str(corpus),), tmp_path / "out", TextConfig(normalize="raw")).snapshot
     run = tmp_path / "out" / "runs" / "hostile"
     write_run_info(run, "hostile", {"corpus": str(corpus)}, {"corpus": 0.1}, {"snapshot": str(snapshot)})
 
