@@ -15,8 +15,8 @@ def test_corpus_stats_flow_publishes_a_snapshot(tmp_path, shared_data):
         ngram=NgramConfig(orders=(1, 2), workers=2, blocksize=64_000),
         out=str(tmp_path),
     )
-    assert summary["totals"]["1"] == {"ngrams": 170_580, "distinct": 27}
-    assert store.latest_snapshot(tmp_path, "timemachine") == store.resolve_snapshot(summary["snapshot"])
+    assert summary.totals[1] == {"ngrams": 170_580, "distinct": 27}
+    assert store.latest_snapshot(tmp_path, "timemachine") == store.resolve_snapshot(summary.snapshot)
 
 
 def test_the_counting_task_starts_no_more_workers_than_partitions(tmp_path, shared_data, monkeypatch):

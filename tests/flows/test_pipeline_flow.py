@@ -7,6 +7,7 @@ from pathlib import Path
 
 from seqpipe.config import CorpusConfig, NgramConfig
 from seqpipe.ngram_lm.config import NgramLMConfig
+from seqpipe.results import CorpusStatsResult, ReportResult
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
 from seqpipe.train.forecast_config import ForecastConfig, TrainConfig
 
@@ -38,6 +39,8 @@ def test_pipeline_writes_every_stage_and_the_report(tmp_path, shared_data, monke
     assert set(run_info["timings_s"]) == {"corpus_stats", "ngram_lm", "ngram_lm_char", "rnn_lm", "series_forecast"}
     assert run_info["config"]["rnn_models"] == ["gru"] and run_info["versions"]["torch"].startswith("2.")
     assert (run_dir / "series" / "metrics.json").is_file()
+    assert CorpusStatsResult.read(run_dir / "corpus_stats.json").snapshot == result["snapshot"]
+    assert set(ReportResult.read(run_dir / "report.json").stages.values()) == {"ok"}
     html = Path(result["report"]).read_text(encoding="utf-8")
     for section in ("Corpus", "Language models", "Series", "ngram-mkn-o2", "gru"):
         assert section in html

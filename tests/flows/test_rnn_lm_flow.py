@@ -22,8 +22,8 @@ def test_rnn_lm_flow_trains_each_model_and_publishes_the_table(tmp_path, shared_
         train=LMTrainConfig(batch_size=8, num_steps=10, epochs=1, threads=1),
         out=str(tmp_path),
     )
-    assert [s["name"] for s in summaries] == ["rnn", "lstm"]
-    assert all(s["valid_ppl"] is not None and s["epochs"] == 1 for s in summaries)
+    assert [s.name for s in summaries] == ["rnn", "lstm"]
+    assert all(s.valid_ppl is not None and s.epochs == 1 for s in summaries)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert set(metrics["rnn_lm"]) == {"rnn", "lstm"}
     table = newest_artifacts("rnn-lm-perplexity")["rnn-lm-perplexity"]
@@ -70,4 +70,4 @@ def test_rnn_lm_flow_trains_on_the_snapshot_it_is_given(tmp_path):
                        snapshot=str(snap), out=str(tmp_path / "run"))
     config = json.loads((tmp_path / "run" / "models" / "gru" / "config.json").read_text())
     assert config["config"]["data"]["snapshot"] == str(snap) and config["config"]["data"]["tokens"] == "word"
-    assert summary["valid_ppl"] is not None and summary["tokens"]["train"] > 300
+    assert summary.valid_ppl is not None and summary.tokens["train"] > 300

@@ -104,7 +104,7 @@ def test_save_run_writes_versioned_metrics_and_arpa(shared_data, tmp_path):
     model_dir = tmp_path / "models" / "ngram-mkn-o2"
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["kind"] == "ngram-lm-metrics" and metrics["schema_version"] >= 1
-    assert (model_dir / "lm.arpa").is_file() and summary["arpa"] == str(model_dir / "lm.arpa")
+    assert (model_dir / "lm.arpa").is_file() and summary.arpa == str(model_dir / "lm.arpa")
     run_metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert run_metrics["ngram_lm"]["ngram-mkn-o2"]["ppl_incl_oov"] == pytest.approx(265.955, rel=1e-5)
 
@@ -116,14 +116,14 @@ def test_save_run_writes_samples_that_continue_the_training_text(shared_data, tm
 
     summary = run_and_save(NgramLMConfig(order=3), tmp_path, sources=["timemachine"])
     samples, _ = read_samples(tmp_path / "models" / "ngram-mkn-o3")
-    assert summary["samples"] == str(tmp_path / "models" / "ngram-mkn-o3" / "samples.json")
+    assert summary.samples == str(tmp_path / "models" / "ngram-mkn-o3" / "samples.json")
     assert [s.prefix for s in samples] == ["the time"] * 3  # "The Time Machine, by H. G. Wells": its first words
     assert [s.how for s in samples] == [f"sampled, seed {i}, to </s> or 20 tokens" for i in range(3)]
     assert len({s.text for s in samples}) == 3 and all(s.text.startswith("the time ") for s in samples)
     words = set(run_lm("timemachine", NgramLMConfig(order=3)).model.vocab.idx_to_token)
     assert all(set(s.text.split()) <= words for s in samples)  # every sampled word is a training word
     again = run_and_save(NgramLMConfig(order=3), tmp_path / "again", sources=["timemachine"])
-    assert read_samples(tmp_path / "again" / "models" / "ngram-mkn-o3")[0] == samples and again["name"] == summary["name"]
+    assert read_samples(tmp_path / "again" / "models" / "ngram-mkn-o3")[0] == samples and again.name == summary.name
     (tmp_path / "xyj.txt").write_text("第一回　灵根育孕源流出\n混沌未分天地乱\n" * 30, encoding="utf-8")
     run_and_save(NgramLMConfig(order=3, normalize="unicode", tokens="char"), tmp_path, sources=[str(tmp_path / "xyj.txt")])
     samples, _ = read_samples(tmp_path / "models" / "ngram-mkn-o3-char")
