@@ -16,7 +16,6 @@ from typing import Any
 from seqpipe import SCHEMA_VERSION, __version__
 
 RUN_METRICS_KIND = "run-metrics"  # the `kind` of a run folder's shared metrics.json
-SERIES_METRICS_KIND = "series-forecast"  # the `kind` of the metrics.json a forecast run writes
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

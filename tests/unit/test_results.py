@@ -8,7 +8,6 @@ import math
 import pytest
 
 from seqpipe import SCHEMA_VERSION
-from seqpipe.resume import finish, reuse
 from seqpipe.results import (
     CorpusStatsResult,
     ErrorAt,
@@ -20,6 +19,7 @@ from seqpipe.results import (
     SeriesForecastResult,
     read_result,
 )
+from seqpipe.resume import finish, reuse
 
 EXAMPLES = [
     CorpusStatsResult(snapshot="/out/corpus/tm/snapshots/r1", run_id="r1", corpus="tm",
