@@ -39,6 +39,7 @@ class StageResult(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     KIND: ClassVar[str] = ""
+    STAMPS: ClassVar[frozenset[str]] = frozenset({"kind", "schema_version", "seqpipe_version"})
 
     kind: str = ""
     schema_version: int = SCHEMA_VERSION
@@ -72,6 +73,10 @@ class StageResult(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values (NaN and infinities as None), as written."""
         return json.loads(self.model_dump_json())
+
+    def entry(self) -> dict[str, Any]:
+        """`to_dict` without the stamps: the stage's entry in a run's shared metrics.json."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.STAMPS}
 
     @classmethod
     def read(cls, path: str | Path) -> Self:
@@ -191,7 +196,7 @@ class NeuralLMResult(StageResult):
 
     KIND: ClassVar[str] = "lm-metrics"
     FILE: ClassVar[str] = "metrics.json"
-    DETAILS: ClassVar[set[str]] = {"valid", "test", "history", "config", "kind", "schema_version", "seqpipe_version"}
+    DETAILS: ClassVar[frozenset[str]] = frozenset({"valid", "test", "history", "config"})
 
     name: str
     model: str
@@ -227,7 +232,7 @@ class NeuralLMResult(StageResult):
 
     def summary(self) -> dict[str, Any]:
         """The headline figures without the history and evaluations (the run's metrics.json entry, --json)."""
-        return {k: v for k, v in self.to_dict().items() if k not in self.DETAILS}
+        return {k: v for k, v in self.entry().items() if k not in self.DETAILS}
 
 
 class ErrorAt(BaseModel):

@@ -35,6 +35,6 @@ def estimate_ngram_lm(config: NgramLMConfig, out: str, snapshot: str | None = No
 def publish_ngram_table(results: list[NgramLMResult]) -> str:
     """One row per model: perplexity incl./excl. OOVs, OOVs, tokens, uniform baseline (artifact `ngram-lm-perplexity`)."""
     keys = ("name", "order", "smoothing", "ppl_incl_oov", "ppl_excl_oov", "oovs", "tokens", "uniform_ppl")
-    rows = [{k: r.to_dict()[k] for k in keys} for r in results]
+    rows = [{k: row[k] for k in keys} for row in (r.entry() for r in results)]
     return str(create_table_artifact(key=TABLE_KEY, table=rows,
                                      description="n-gram LMs on the test split (KenLM query's figures)"))

@@ -64,7 +64,7 @@ def run_and_save(config: NgramLMConfig, out_dir: str | Path, *, snapshot: str | 
         "samples": str(write_samples(folder, run.prefix_samples)), "metrics": str(path),
     })
     result.write(path)
-    update_run_metrics(out, "ngram_lm", result.to_dict(), name)
+    update_run_metrics(out, "ngram_lm", result.entry(), name)
     return result
 
 

@@ -195,7 +195,7 @@ def read_run(run_dir: str | Path) -> RunData:
     corpus = _guard(problems, run, "corpus snapshot", _corpus, info, run)
     ngram, neural = _models(run, problems)
     series = _guard(problems, run, "series", _series, info, run)
-    if info is None and not metrics and not ngram and not neural and series is None and not (run / "models").is_dir():
+    if info is None and not metrics and not ngram and not neural and series is None and not problems:
         raise ValueError(f"{run}: not a run folder (no run.json, metrics.json, models/ or series/)")
     ngram.sort(key=lambda m: (m.smoothing, m.order, m.name))
     plots = sorted((series.folder / "plots").glob("*.png")) if series and series.folder else []

@@ -178,8 +178,7 @@ def merge_metrics(run_dir: Path, result: ReportResult, existing: dict[str, Any] 
     own = result.write(run_dir / ReportResult.FILE)
     if (existing or {}).get("kind", RUN_METRICS_KIND) != RUN_METRICS_KIND:
         return own
-    entry = {k: v for k, v in result.to_dict().items() if k not in ("kind", "schema_version", "seqpipe_version")}
-    return update_run_metrics(run_dir, "report", entry) or run_dir / "metrics.json"
+    return update_run_metrics(run_dir, "report", result.entry()) or run_dir / "metrics.json"
 
 
 def render_report(run_dir: str | Path, *, samples: bool = True, on_step: Step | None = None) -> ReportPaths:
