@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from seqpipe.series.config import FrozenConfig, SeriesConfig
+from seqpipe.config import FrozenConfig
+from seqpipe.series.config import SeriesConfig
 
 ModelName = Literal["linear", "mlp", "rnn", "gru"]
 MODEL_NAMES: tuple[str, ...] = ("linear", "mlp", "rnn", "gru")
