@@ -92,9 +92,10 @@ def with_options(found: list[Setting]) -> Callable[[Callable[..., Any]], Callabl
 
     def wrap(command: Callable[..., Any]) -> Callable[..., Any]:
         own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "given"]
-        clash = {p.name for p in own} & {s.key for s in found}
-        if clash:
-            raise TypeError(f"{command.__name__}: {sorted(clash)} are both own parameters and config options")
+        keys = [p.name for p in own] + [s.key for s in found]
+        clash = {k for k in keys if keys.count(k) > 1}
+        if clash:  # two fields (or a field and a parameter) would share one option: name one with cli(...)
+            raise TypeError(f"{command.__name__}: {sorted(clash)} would share one option")
         generated = [_parameter(s) for s in found]
         by_key = {s.key: s for s in found}
 

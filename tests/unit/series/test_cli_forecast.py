@@ -99,7 +99,7 @@ def test_non_numeric_column_is_one_line(tmp_path, capsys):
 
 
 def test_seed_draws_the_sine_and_all_means_every_model():
-    cfg = build_config(True, None, None, None, "interpolate", "all", 4, None, None, "1,4", 5, 3)
+    cfg = build_config(True, None, {"model": ["all"], "horizons": ["1", "4"], "seed": 3})
     assert cfg.series.seed == 3 and cfg.seed == 3 and cfg.models == ("linear", "mlp", "rnn", "gru")
 
 
