@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ByteSize, ConfigDict, Field, field_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ByteSize, ConfigDict, Field, TypeAdapter,
+                      ValidationError, field_validator)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seqpipe.text.normalize import Normalize
@@ -61,8 +62,55 @@ def split_fractions(value: Any) -> tuple[float, ...] | None:
 
 # train[, valid] fractions of a corpus, the rest is test; None: no split. Every config's split is this type.
 Split = Annotated[tuple[float, ...] | None, BeforeValidator(split_fractions)]
-# a size in bytes: an int, or a string such as '16MiB', '4GiB', '2G' (pydantic's ByteSize); always > 0
-Size = Annotated[ByteSize, Field(gt=0)]
+
+_BYTES = TypeAdapter(ByteSize)
+
+
+def byte_size(value: Any) -> ByteSize:
+    """A positive size in bytes: an int, or a string pydantic's ByteSize reads ('16MiB', '4GiB', '2G').
+
+    >>> byte_size("16MiB"), byte_size("2G")
+    (16777216, 2000000000)
+    """
+    try:
+        size = _BYTES.validate_python(value)
+    except ValidationError:
+        size = ByteSize(0)
+    if size <= 0:
+        raise ValueError(f"size {value!r}: use a positive number with an optional unit (KiB, MiB, GiB, KB, MB, GB)")
+    return size
+
+
+def int_list(value: Any) -> tuple[int, ...]:
+    """Integers from '1,2,3' or a sequence; an empty list is left for the config to refuse.
+
+    >>> int_list("1, 4,16"), int_list([2, "3"])
+    ((1, 4, 16), (2, 3))
+    """
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        return tuple(int(x) for x in items if str(x).strip())
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r}: expected a comma-separated list of integers") from None
+
+
+# a size in bytes, > 0: an int, or a string such as '16MiB', '4GiB', '2G'
+Size = Annotated[ByteSize, BeforeValidator(byte_size)]
+
+
+def memory_limit(value: Any) -> ByteSize | Literal["auto"]:
+    """A size in bytes, or 'auto' (Dask's share of the machine)."""
+    if value == "auto":
+        return "auto"
+    try:
+        return byte_size(value)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or auto") from None
+
+
+MemoryLimit = Annotated[Literal["auto"] | ByteSize, BeforeValidator(memory_limit)]
+# integers, from a comma list too ('1,2,3')
+IntList = Annotated[tuple[int, ...], BeforeValidator(int_list)]
 
 
 def cli(name: str | None = None, *, grid: bool = False) -> dict[str, Any]:
@@ -95,11 +143,11 @@ class CorpusConfig(FrozenConfig):
 class NgramConfig(FrozenConfig):
     """What to count and how to cut the work."""
 
-    orders: tuple[int, ...] = Field((1, 2, 3), description="n-gram orders to count, 1..5")
+    orders: IntList = Field((1, 2, 3), description="n-gram orders to count, 1..5")
     min_freq: int = Field(0, ge=0, description="vocabulary cut (the book's min_freq); counts stay exact")
     blocksize: Size = Field(ByteSize(16 * 2**20), description="bytes per partition, e.g. 16MiB")
     workers: int = Field(2, ge=0, description="local Dask workers; 0 runs in this process")
-    memory_limit: Literal["auto"] | Size = Field(ByteSize(4 * 2**30), description="memory limit per local worker (e.g. 4GiB), or auto")
+    memory_limit: MemoryLimit = Field(ByteSize(4 * 2**30), description="memory limit per local worker (e.g. 4GiB), or auto")
     buckets: int = Field(0, ge=0, description="w1-range buckets for the merge (0: chosen from the corpus size)")
     reuse_counts: bool = Field(True, description="cache per-partition counts so a refresh skips unchanged input")
     split: Split = Field(
@@ -111,21 +159,9 @@ class NgramConfig(FrozenConfig):
     @field_validator("orders")
     @classmethod
     def _valid_orders(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        if not v or any(not 1 <= n <= 5 for n in v):
+        if not v:
+            raise ValueError("expected at least one integer")
+        if any(not 1 <= n <= 5 for n in v):
             raise ValueError(f"orders {list(v)}: each order must be between 1 and 5")
         return tuple(sorted(set(v)))
 
-
-def parse_int_list(text: str) -> tuple[int, ...]:
-    """Parse '1,2,3' into (1, 2, 3).
-
-    >>> parse_int_list("1, 4,16")
-    (1, 4, 16)
-    """
-    try:
-        values = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise ValueError(f"{text!r}: expected a comma-separated list of integers") from None
-    if not values:
-        raise ValueError("expected at least one integer")
-    return values

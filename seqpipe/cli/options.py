@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import typer
-from pydantic import ByteSize
+from pydantic import BeforeValidator, ByteSize
 from pydantic_core import PydanticUndefined
 
 from seqpipe.fields import Setting
@@ -81,8 +81,10 @@ def _parameter(setting: Setting) -> inspect.Parameter:
 
 
 def _value(setting: Setting, value: Any) -> Any:
-    """A parsed option's value for the config: a tuple field's comma list as its items."""
-    if isinstance(value, str) and typing.get_origin(_base(setting.info.annotation)) is tuple:
+    """A parsed option's value for the config: a tuple field's comma list as its items, unless the field
+    parses text itself (a BeforeValidator, as `Split` has)."""
+    parses_text = any(isinstance(m, BeforeValidator) for m in setting.info.metadata)
+    if isinstance(value, str) and not parses_text and typing.get_origin(_base(setting.info.annotation)) is tuple:
         return [v.strip() for v in value.split(",") if v.strip()]
     return value
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from seqpipe.config import FrozenConfig, cli
+from seqpipe.config import FrozenConfig, IntList, cli
 from seqpipe.series.config import SeriesConfig
 
 ModelName = Literal["linear", "mlp", "rnn", "gru"]
@@ -45,7 +45,7 @@ class ForecastConfig(FrozenConfig):
     tau: int = Field(4, description="lags per feature row: x_{t-tau}..x_{t-1} predict x_t")
     n_train: int | None = Field(None, description="training pairs (default 600 for the sine)")
     train_frac: float | None = Field(None, description="fraction of the points that trains (files: 0.6)")
-    horizons: tuple[int, ...] = Field((1, 4, 16, 64), description="k values of the k-step error")
+    horizons: IntList = Field((1, 4, 16, 64), description="k values of the k-step error")
     scale: Literal["auto", "none", "standard"] = Field(
         "auto", description="standard: z-score fitted on the training range; auto: none for the sine"
     )
@@ -73,15 +73,6 @@ class ForecastConfig(FrozenConfig):
         if isinstance(names, (list, tuple)) and any(n not in MODEL_NAMES for n in names):
             raise ValueError(f"models {list(names)}: choose from {', '.join(MODEL_NAMES)}, a comma list, or all")
         return names
-
-    @field_validator("horizons", mode="before")
-    @classmethod
-    def _int_list(cls, v: Any) -> Any:
-        items = [x for x in v.split(",") if x.strip()] if isinstance(v, str) else v
-        try:
-            return tuple(int(x) for x in items)
-        except (TypeError, ValueError):
-            raise ValueError(f"horizons {v!r}: expected comma-separated integers such as 1,4,16,64") from None
 
     @field_validator("models")
     @classmethod

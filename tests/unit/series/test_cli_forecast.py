@@ -73,7 +73,7 @@ def test_table_output_without_json(tmp_path, capsys):
         (["forecast", "--csv", "nowhere.csv", "--column", "v"], "nowhere.csv: no such file"),
         (["forecast", "--sine", "--tau", "0"], "tau=0: need at least one lag"),
         (["forecast", "--sine", "--horizons", ""], "horizons is empty"),
-        (["forecast", "--sine", "--horizons", "1,x"], "expected comma-separated integers"),
+        (["forecast", "--sine", "--horizons", "1,x"], "expected a comma-separated list of integers"),
         (["forecast", "--sine", "--horizons", "0,4"], "every k must be >= 1"),
         (["forecast", "--sine", "--model", "lstm"], "choose from linear, mlp, rnn, gru"),
         (["forecast", "--sine", "--n-train", "10", "--train-frac", "0.5"], "not both"),
