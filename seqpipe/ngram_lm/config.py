@@ -33,8 +33,8 @@ class NgramLMConfig(FrozenConfig):
     smoothing: Smoothing = Field("mkn", description="mkn (interpolated modified Kneser-Ney, as lmplz), addk, mle")
     k: float = Field(1.0, description="add-k pseudo-count (Laplace when 1)")
     split: Split = Field((0.9,), description="train[,valid] fractions of the lines; the rest is test")
-    normalize: Normalize = "d2l"
-    tokens: TokenUnit = "word"
+    normalize: Normalize = Field("d2l", description="d2l: letters only, lower case (the book); unicode; raw")
+    tokens: TokenUnit = Field("word", description="words or characters")
     boundary: LMBoundary = Field("line", description="line: <s> ... </s> per line; flat: one stream")
     discount_fallback: tuple[float, float, float] = Field(
         KENLM_FALLBACK, description="D1, D2, D3+ used where count-of-counts cannot give discounts"
