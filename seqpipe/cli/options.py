@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -43,11 +44,11 @@ def _choices(annotation: Any) -> list[str] | None:
 def show(value: Any) -> str:
     """A config value as one would type it on the command line.
 
-    >>> show((1, 2, 3)), show(ByteSize(16 * 2**20)), show(0.5)
-    ('1,2,3', '16MiB', '0.5')
+    >>> show((1, 2, 3)), show(ByteSize(16 * 2**20)), show(ByteSize(3 * 2**29)), show(0.5)
+    ('1,2,3', '16MiB', '1.5GiB', '0.5')
     """
     if isinstance(value, ByteSize):
-        return value.human_readable(decimal=False).replace(".0", "")
+        return re.sub(r"\.0(?=[A-Za-z])", "", value.human_readable(decimal=False))
     if isinstance(value, (tuple, list)):
         return ",".join(show(v) for v in value)
     return str(value)

@@ -155,3 +155,15 @@ def test_invalid_values_are_one_line(capsys, tmp_path, monkeypatch, argv, messag
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.startswith("seqpipe: error: ") and err.count("\n") == 1, err
     assert message in err, err
+
+
+def test_options_left_out_keep_the_resumed_configs_values():
+    from seqpipe.cli.train_lm import build_config
+
+    saved = LMRunConfig.model_validate({"model": {"kind": "gru", "hidden": 64},
+                                        "train": {"num_steps": 10, "epochs": None, "minutes": 5.0}}).model_dump()
+    cfg = build_config([], None, {"lr": "0.5"}, saved)
+    assert (cfg.model.kind, cfg.model.hidden, cfg.train.num_steps, cfg.train.lr) == ("gru", 64, 10, 0.5)
+    assert cfg.train.minutes == 5.0
+    cfg = build_config([], None, {"epochs": 3, "steps": "20"}, saved)  # the stopping rule is given whole
+    assert (cfg.train.epochs, cfg.train.minutes, cfg.train.num_steps, cfg.model.hidden) == (3, None, 20, 64)
