@@ -8,8 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ByteSize, ConfigDict, Field, TypeAdapter,
-                      ValidationError, field_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ByteSize,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from seqpipe.text.normalize import Normalize
@@ -146,7 +155,7 @@ class NgramConfig(FrozenConfig):
     orders: IntList = Field((1, 2, 3), description="n-gram orders to count, 1..5")
     min_freq: int = Field(0, ge=0, description="vocabulary cut (the book's min_freq); counts stay exact")
     blocksize: Size = Field(ByteSize(16 * 2**20), description="bytes per partition, e.g. 16MiB")
-    workers: int = Field(2, ge=0, description="local Dask workers; 0 runs in this process")
+    workers: int = Field(2, ge=0, description="local Dask workers, at most the cores and partitions; 0 runs in this process")
     memory_limit: MemoryLimit = Field(ByteSize(4 * 2**30), description="memory limit per local worker (e.g. 4GiB), or auto")
     buckets: int = Field(0, ge=0, description="w1-range buckets for the merge (0: chosen from the corpus size)")
     reuse_counts: bool = Field(True, description="cache per-partition counts so a refresh skips unchanged input")

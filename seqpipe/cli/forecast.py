@@ -18,7 +18,6 @@ from seqpipe.io import new_run_id
 from seqpipe.series.config import SeriesConfig
 from seqpipe.train.forecast_config import ForecastConfig
 
-
 # ForecastConfig's fields, and the series' own but its source (--sine / --csv) and seed (--seed draws both)
 _SETTINGS = [
     *fields_of(ForecastConfig, exclude={"series"}),

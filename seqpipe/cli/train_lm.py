@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,25 +16,21 @@ from seqpipe.cli.options import with_options
 from seqpipe.config import Settings
 from seqpipe.fields import Setting, fields_of, nest
 from seqpipe.io import new_run_id
-
-if TYPE_CHECKING:  # imported when a command runs, so `seqpipe --help` stays fast
-    from seqpipe.train.config import LMRunConfig
+from seqpipe.train.config import LMRunConfig  # pydantic only: the options are made from it
 
 err = Console(stderr=True)
 
-def _settings() -> list[Setting]:
-    """Every field of an LMRunConfig as an option, but the sources (the argument) and the name (below)."""
-    from seqpipe.train.config import LMRunConfig
 
-    return fields_of(LMRunConfig, exclude={"data.sources", "name"})
+@cache
+def _settings() -> list[Setting]:
+    """Every field of an LMRunConfig as an option, but the sources (the command's argument)."""
+    return fields_of(LMRunConfig, exclude={"data.sources"})
 
 
 def build_config(
     sources: list[str], name: str | None, options: dict[str, Any], base: dict[str, Any] | None = None
 ) -> LMRunConfig:
     """An LMRunConfig from CLI options given explicitly, over `base` (a saved config) or the defaults."""
-    from seqpipe.train.config import LMRunConfig
-
     doc = nest(options, _settings(), base)
     if sources:
         doc.setdefault("data", {})["sources"] = list(sources)
@@ -58,7 +55,6 @@ def train_lm(
     workers: Annotated[
         int | None, typer.Option(help="grid: trials run on N Dask workers (SEQPIPE_DASK_ADDRESS: a cluster)")
     ] = None,
-    name: Annotated[str | None, typer.Option(help="model folder name (default the model kind)")] = None,
     out: Annotated[Path | None, typer.Option(help="run folder (default $SEQPIPE_OUT/runs/<run_id>)")] = None,
     resume: Annotated[
         Path | None, typer.Option(help="continue from this checkpoint.pt (options left out keep its values)")
@@ -76,6 +72,7 @@ def train_lm(
     from seqpipe.train.run import train_lm as run
 
     options = dict(given or {})  # the config options given on the command line
+    name = options.pop("name", None)  # a grid's trials are named after it
     if preset is not None:
         from seqpipe.train.presets import apply_preset
 

@@ -44,7 +44,7 @@ def click_options(command: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("train-lm", option_names(LMRunConfig, {"data.sources", "name"})),
+        ("train-lm", option_names(LMRunConfig, {"data.sources"})),
         ("lm", option_names(NgramLMConfig)),
         ("stats", option_names(CorpusConfig, {"sources"}) | option_names(TextConfig) | option_names(NgramConfig)),
         ("forecast", option_names(ForecastConfig, {"series"})
