@@ -10,23 +10,19 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
-from seqpipe.config import CorpusConfig, NgramConfig, TextConfig
+from seqpipe.config import CorpusConfig, FrozenConfig, NgramConfig, TextConfig
 from seqpipe.io import read_yaml
 from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
 from seqpipe.train.forecast_config import ForecastConfig
 
 
-class PipelineDefaults(BaseModel):
+class PipelineDefaults(FrozenConfig):
     """One field per parameter of the flow `seqpipe`; every one must be named in the file (no second default).
 
     >>> pipeline_defaults().corpus.sources
     ('timemachine',)
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     corpus: CorpusConfig
     text: TextConfig

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from seqpipe.cli.options import with_options
+from seqpipe.fields import fields_of, nest
 from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.ngram_lm.estimate import SnapshotLMRun, estimate_snapshot
 from seqpipe.ngram_lm.stage import estimate_sources
@@ -42,17 +44,14 @@ def summary_lines(run: SnapshotLMRun) -> list[str]:
     return lines
 
 
+_SETTINGS = fields_of(NgramLMConfig)
+
+
+@with_options(_SETTINGS)
 def lm(
     sources: Annotated[list[str] | None, typer.Argument(help="named corpus (timemachine), files, folders, globs or URLs")] = None,
     snapshot: Annotated[Path | None, typer.Option(help="estimate from a split snapshot's LM counts (a snapshot "
                                                   "folder, or a corpus folder: its LATEST) instead of SOURCES")] = None,
-    order: Annotated[int, typer.Option(help="n-gram order, 1..5")] = 3,
-    smoothing: Annotated[str, typer.Option(help="mkn (modified Kneser-Ney, as lmplz) | addk | mle")] = "mkn",
-    k: Annotated[float, typer.Option("--k", help="add-k pseudo-count (Laplace when 1)")] = 1.0,
-    split: Annotated[str, typer.Option(help="train[,valid] fractions of the lines; the rest is test")] = "0.9",
-    normalize: Annotated[str, typer.Option(help="d2l | unicode | raw")] = "d2l",
-    tokens: Annotated[str, typer.Option(help="word | char")] = "word",
-    boundary: Annotated[str, typer.Option(help="line (<s> ... </s> per line) | flat (one stream)")] = "line",
     memory: Annotated[str, typer.Option(help="memory budget of the estimation (like lmplz -S)")] = "2GiB",
     threads: Annotated[int, typer.Option(help="estimation threads (0: every core, at most 16)")] = 0,
     work_dir: Annotated[Path | None, typer.Option(help="scratch folder (default: the temp folder)")] = None,
@@ -61,12 +60,10 @@ def lm(
     generate: Annotated[int, typer.Option(help="also print this many sampled sentences")] = 0,
     seed: Annotated[int, typer.Option(help="seed for --generate")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="end with one JSON line of the figures")] = False,
+    given: dict[str, Any] | None = None,
 ) -> None:
     """Estimate an n-gram LM on the first part of the corpus and report its perplexity on the rest."""
-    config = NgramLMConfig.model_validate({
-        "order": order, "smoothing": smoothing, "k": k, "split": split,
-        "normalize": normalize, "tokens": tokens, "boundary": boundary,
-    })
+    config = NgramLMConfig.model_validate(nest(given or {}, _SETTINGS))
     if arpa is not None and config.smoothing != "mkn":
         raise ValueError(f"--arpa needs a back-off model: use --smoothing mkn (not {config.smoothing})")
     if generate < 0:

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from seqpipe.config import (
-    CorpusConfig,
-    NgramConfig,
-    Settings,
-    TextConfig,
-    parse_int_list,
-    parse_size,
-)
+from seqpipe.cli.options import with_options
+from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
 from seqpipe.corpus.sources import corpus_name
+from seqpipe.fields import fields_of, nest
 from seqpipe.io import check_output_root
 from seqpipe.ngrams import store
 from seqpipe.ngrams.dask_count import count_corpus, local_workers
@@ -28,42 +23,29 @@ from seqpipe.parallel import dask_client
 err = Console(stderr=True)
 
 
+# the fields of the three configs `stats` builds (the sources are its argument)
+_CONFIGS = {"corpus": CorpusConfig, "text": TextConfig, "ngram": NgramConfig}
+_SETTINGS = [s for section, model in _CONFIGS.items()
+             for s in fields_of(model, exclude={"corpus.sources"}, under=(section,))]
+
+
+@with_options(_SETTINGS)
 def stats(
     sources: Annotated[list[str], typer.Argument(help="named corpus (timemachine), files, folders, globs or URLs")],
     out: Annotated[Path | None, typer.Option(help="output root (default $SEQPIPE_OUT or ./seqpipe-out)")] = None,
-    name: Annotated[str | None, typer.Option(help="corpus name in the output tree")] = None,
-    normalize: Annotated[str, typer.Option(help="d2l | unicode | raw")] = "d2l",
-    tokens: Annotated[str, typer.Option(help="word | char")] = "word",
-    boundary: Annotated[str, typer.Option(help="flat | line | document")] = "flat",
-    orders: Annotated[str, typer.Option(help="comma-separated orders, 1..5")] = "1,2,3",
-    min_freq: Annotated[int, typer.Option(help="vocabulary cut (counts stay exact)")] = 0,
-    blocksize: Annotated[str, typer.Option(help="bytes per partition, e.g. 16MiB")] = "16MiB",
-    workers: Annotated[int | None, typer.Option(
-        help="local Dask worker processes (0: in this process; default 2), at most the cores and partitions")] = None,
-    memory_limit: Annotated[str, typer.Option(help="memory limit per local worker")] = "4GiB",
-    max_line_bytes: Annotated[str, typer.Option(help="longer lines are skipped and reported")] = "64MiB",
-    split: Annotated[str | None, typer.Option(
-        help="train[,valid] fractions of the lines, e.g. 0.9 or 0.9,0.05: also write lm/ counts and tokens/")] = None,
-    lm_boundary: Annotated[str, typer.Option(
-        help="lm/ counts: line (<s> ... </s> per line, as lmplz) | flat (the training range is one sentence)")] = "line",
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary line before the path")] = False,
+    given: dict[str, Any] | None = None,
 ) -> None:
     """Count n-grams of a corpus and publish a snapshot; the last line printed is its path."""
     settings = Settings()
     out_root = out or settings.out
     check_output_root(out_root)
-    if memory_limit != "auto":
-        try:
-            parse_size(memory_limit)
-        except ValueError:
-            raise ValueError(f"--memory-limit {memory_limit!r}: use a size such as 4GiB, or auto") from None
-    corpus = CorpusConfig(sources=tuple(sources), name=name, max_line_bytes=parse_size(max_line_bytes))
-    text = TextConfig.model_validate({"normalize": normalize, "tokens": tokens, "boundary": boundary})
-    ngram = NgramConfig(orders=parse_int_list(orders), min_freq=min_freq, blocksize=parse_size(blocksize),
-                        workers=2 if workers is None else workers, memory_limit=memory_limit, split=split,
-                        lm_boundary=lm_boundary)
+    doc = nest(given or {}, _SETTINGS)
+    corpus = CorpusConfig.model_validate({**doc.get("corpus", {}), "sources": tuple(sources)})
+    text = TextConfig.model_validate(doc.get("text", {}))
+    ngram = NgramConfig.model_validate(doc.get("ngram", {}))
     capped, note = local_workers(corpus, ngram, settings)
-    if note and workers is not None:  # said only when the user asked for more
+    if note and "workers" in (given or {}):  # said only when the user asked for more
         err.print(f"seqpipe: note: {note}", markup=False)
     ngram = ngram.model_copy(update={"workers": capped})
     cdir = store.corpus_dir(out_root, corpus.name or corpus_name(list(corpus.sources)))

@@ -5,142 +5,49 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from seqpipe.cli.options import with_options
 from seqpipe.config import Settings
+from seqpipe.fields import Setting, fields_of, nest
 from seqpipe.io import new_run_id
-
-if TYPE_CHECKING:  # imported when a command runs, so `seqpipe --help` stays fast
-    from seqpipe.train.config import LMRunConfig
+from seqpipe.train.config import LMRunConfig  # pydantic only: the options are made from it
 
 err = Console(stderr=True)
 
-# CLI option -> (config section, field); options left unset take the config's defaults (or, on
-# --resume, the checkpoint's values).
-_FIELDS = {
-    "model": ("model", "kind"),
-    "hidden": ("model", "hidden"),
-    "layers": ("model", "layers"),
-    "embedding": ("model", "embedding"),
-    "dropout": ("model", "dropout"),
-    "tokens": ("data", "tokens"),
-    "normalize": ("data", "normalize"),
-    "split": ("data", "split"),
-    "split_by": ("data", "split_by"),
-    "max_tokens": ("data", "max_tokens"),
-    "min_freq": ("data", "min_freq"),
-    "vocab": ("data", "vocab_path"),
-    "steps": ("train", "num_steps"),
-    "batch": ("train", "batch_size"),
-    "iterator": ("train", "iterator"),
-    "optimizer": ("train", "optimizer"),
-    "lr": ("train", "lr"),
-    "clip": ("train", "clip"),
-    "schedule": ("train", "schedule"),
-    "epochs": ("train", "epochs"),
-    "minutes": ("train", "minutes"),
-    "patience": ("train", "patience"),
-    "seed": ("train", "seed"),
-    "device": ("train", "device"),
-    "threads": ("train", "threads"),
-    "snapshot": ("data", "snapshot"),
-    "max_vocab": ("data", "max_vocab"),
-    "softmax": ("model", "softmax"),
-    "eval_tokens": ("train", "eval_tokens"),
-    "test_tokens": ("train", "test_tokens"),
-    "checkpoint_minutes": ("train", "checkpoint_minutes"),
-}
+
+@cache
+def _settings() -> list[Setting]:
+    """Every field of an LMRunConfig as an option, but the sources (the command's argument)."""
+    return fields_of(LMRunConfig, exclude={"data.sources"})
 
 
 def build_config(
     sources: list[str], name: str | None, options: dict[str, Any], base: dict[str, Any] | None = None
 ) -> LMRunConfig:
     """An LMRunConfig from CLI options given explicitly, over `base` (a saved config) or the defaults."""
-    from seqpipe.train.config import LMRunConfig
-
-    doc: dict[str, Any] = {"data": {}, "model": {}, "train": {}, **(base or {})}
-    doc = {k: dict(v) if isinstance(v, dict) else v for k, v in doc.items()}
+    doc = nest(options, _settings(), base)
     if sources:
-        doc["data"]["sources"] = list(sources)
+        doc.setdefault("data", {})["sources"] = list(sources)
     if name is not None:
         doc["name"] = name
-    for option, value in options.items():
-        if value is not None:
-            section, key = _FIELDS[option]
-            doc[section][key] = value
     if options.get("minutes") is not None or options.get("epochs") is not None:
         # the stopping rule is given whole, on --resume too: --minutes alone trains as many epochs as fit,
         # --epochs alone drops the checkpoint's time budget
-        doc["train"]["epochs"], doc["train"]["minutes"] = options.get("epochs"), options.get("minutes")
+        doc.setdefault("train", {}).update(epochs=options.get("epochs"), minutes=options.get("minutes"))
     return LMRunConfig.model_validate(doc)
 
 
+@with_options(_settings())
 def train_lm(
     sources: Annotated[
         list[str] | None,
         typer.Argument(help="named corpus (timemachine, tinyshakespeare), files, globs or URLs"),
-    ] = None,
-    model: Annotated[
-        str | None, typer.Option(help="scratch-rnn | rnn | gru | lstm (default lstm); a comma list makes a grid")
-    ] = None,
-    tokens: Annotated[str | None, typer.Option(help="char | word (default char)")] = None,
-    normalize: Annotated[
-        str | None, typer.Option(help="d2l | unicode | raw  [d2l]; raw keeps '\\n' tokens")
-    ] = None,
-    hidden: Annotated[str | None, typer.Option(help="hidden units (default 256); comma list: grid")] = None,
-    layers: Annotated[str | None, typer.Option(help="recurrent layers (default 1); comma list: grid")] = None,
-    embedding: Annotated[
-        str | None, typer.Option(help="embedding size; 0 = one-hot input (default 0); comma list: grid")
-    ] = None,
-    dropout: Annotated[str | None, typer.Option(help="dropout (default 0); comma list: grid")] = None,
-    steps: Annotated[str | None, typer.Option(help="BPTT steps per minibatch row (default 35); grid")] = None,
-    batch: Annotated[str | None, typer.Option(help="minibatch rows (default 32); comma list: grid")] = None,
-    iterator: Annotated[
-        str | None, typer.Option("--iter", help="sequential | random (default sequential)")
-    ] = None,
-    optimizer: Annotated[str | None, typer.Option(help="sgd | adam (default sgd)")] = None,
-    lr: Annotated[str | None, typer.Option(help="learning rate (default 1.0); comma list: grid")] = None,
-    clip: Annotated[
-        str | None, typer.Option(help="gradient clip, global L2 norm; 0 = off (default 1.0)")
-    ] = None,
-    schedule: Annotated[
-        str | None, typer.Option(help="constant | cosine | plateau (default constant)")
-    ] = None,
-    epochs: Annotated[int | None, typer.Option(help="epochs (default 10)")] = None,
-    minutes: Annotated[float | None, typer.Option(help="wall-clock budget in minutes")] = None,
-    patience: Annotated[
-        int | None, typer.Option(help="early stopping: epochs without a better valid")
-    ] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option(help="train on the first N training tokens (book: 10000)")
-    ] = None,
-    split: Annotated[
-        str | None, typer.Option(help="train[,valid] fractions, rest test; 'none' (default 0.9,0.05)")
-    ] = None,
-    split_by: Annotated[str | None, typer.Option(help="lines | tokens (default lines)")] = None,
-    min_freq: Annotated[int | None, typer.Option(help="vocabulary cut (default 0)")] = None,
-    vocab: Annotated[str | None, typer.Option(help="a snapshot's vocab.parquet to use")] = None,
-    seed: Annotated[str | None, typer.Option(help="seed (default 0); comma list: grid")] = None,
-    snapshot: Annotated[
-        str | None,
-        typer.Option(help="train on a snapshot's token ids (`stats --split`): snapshot or corpus folder"),
-    ] = None,
-    max_vocab: Annotated[
-        int | None, typer.Option(help="keep the N most frequent training words (with <unk>, </s>)")
-    ] = None,
-    softmax: Annotated[
-        str | None, typer.Option(help="full | adaptive | auto: adaptive above 10,000 words (default auto)")
-    ] = None,
-    eval_tokens: Annotated[
-        int | None, typer.Option(help="validation sample during training, tokens; 0 = all (default 200000)")
-    ] = None,
-    test_tokens: Annotated[int | None, typer.Option(help="final test: N tokens; 0 = all (default)")] = None,
-    checkpoint_minutes: Annotated[
-        float | None, typer.Option(help="also checkpoint mid-epoch every N minutes")
     ] = None,
     preset: Annotated[
         str | None, typer.Option(help="named settings (see README); explicit options override them")
@@ -148,23 +55,24 @@ def train_lm(
     workers: Annotated[
         int | None, typer.Option(help="grid: trials run on N Dask workers (SEQPIPE_DASK_ADDRESS: a cluster)")
     ] = None,
-    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda[:N] (default auto)")] = None,
-    threads: Annotated[int | None, typer.Option(help="torch CPU threads (1 beside other work)")] = None,
-    name: Annotated[str | None, typer.Option(help="model folder name (default the model kind)")] = None,
     out: Annotated[Path | None, typer.Option(help="run folder (default $SEQPIPE_OUT/runs/<run_id>)")] = None,
-    resume: Annotated[Path | None, typer.Option(help="continue from this checkpoint.pt")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="continue from this checkpoint.pt (options left out keep its values)")
+    ] = None,
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="progress bar on stderr")
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="last line: one JSON object with the figures")
     ] = False,
+    given: dict[str, Any] | None = None,
 ) -> None:
     """Train an RNN language model with truncated BPTT; report train / valid / test perplexity."""
     from seqpipe.train.checkpoint import load_checkpoint
     from seqpipe.train.run import train_lm as run
 
-    options = {k: v for k, v in locals().items() if k in _FIELDS}
+    options = dict(given or {})  # the config options given on the command line
+    name = options.pop("name", None)  # a grid's trials are named after it
     if preset is not None:
         from seqpipe.train.presets import apply_preset
 

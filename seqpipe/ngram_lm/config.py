@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from seqpipe.config import FrozenConfig, Split
 from seqpipe.text.normalize import Normalize
-from seqpipe.text.split import parse_fractions
 from seqpipe.text.tokenize import TokenUnit
 
 Smoothing = Literal["mkn", "addk", "mle"]
@@ -17,7 +17,7 @@ MAX_ORDER = 5
 KENLM_FALLBACK = (0.5, 1.0, 1.5)  # `lmplz --discount_fallback` defaults for D1, D2, D3+
 
 
-class NgramLMConfig(BaseModel):
+class NgramLMConfig(FrozenConfig):
     """How an n-gram LM is estimated and evaluated.
 
     >>> NgramLMConfig(order=4, split="0.9").split
@@ -29,14 +29,12 @@ class NgramLMConfig(BaseModel):
     Value error, order 6: choose an order between 1 and 5
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     order: int = Field(3, description="n-gram order, 1..5")
     smoothing: Smoothing = Field("mkn", description="mkn (interpolated modified Kneser-Ney, as lmplz), addk, mle")
     k: float = Field(1.0, description="add-k pseudo-count (Laplace when 1)")
-    split: tuple[float, ...] = Field((0.9,), description="train[,valid] fractions of the lines; the rest is test")
-    normalize: Normalize = "d2l"
-    tokens: TokenUnit = "word"
+    split: Split = Field((0.9,), description="train[,valid] fractions of the lines; the rest is test")
+    normalize: Normalize = Field("d2l", description="d2l: letters only, lower case (the book); unicode; raw")
+    tokens: TokenUnit = Field("word", description="words or characters")
     boundary: LMBoundary = Field("line", description="line: <s> ... </s> per line; flat: one stream")
     discount_fallback: tuple[float, float, float] = Field(
         KENLM_FALLBACK, description="D1, D2, D3+ used where count-of-counts cannot give discounts"
@@ -56,12 +54,12 @@ class NgramLMConfig(BaseModel):
             raise ValueError(f"k={v}: the add-k pseudo-count must be a positive number")
         return v
 
-    @field_validator("split", mode="before")
+    @field_validator("split")
     @classmethod
-    def _split(cls, v: object) -> tuple[float, ...]:
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            v = (float(v),)
-        return parse_fractions(v)  # type: ignore[arg-type]
+    def _split(cls, v: tuple[float, ...] | None) -> tuple[float, ...]:
+        if v is None:
+            raise ValueError("split none: an n-gram LM is scored on the lines after its train[,valid] fractions")
+        return v
 
     @field_validator("discount_fallback")
     @classmethod

@@ -7,15 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from seqpipe.config import FrozenConfig
 
 MissingPolicy = Literal["interpolate", "drop", "error"]
-
-
-class FrozenConfig(BaseModel):
-    """A config that refuses unknown fields and never changes after validation."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class SeriesConfig(FrozenConfig):

@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from seqpipe.config import Sources
+from seqpipe.config import FrozenConfig, Sources, Split, cli
 from seqpipe.text.normalize import Normalize
-from seqpipe.text.split import parse_fractions
 from seqpipe.text.tokenize import TokenUnit
 
 ModelKind = Literal["scratch-rnn", "rnn", "gru", "lstm"]
@@ -25,22 +24,18 @@ _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LMDataConfig(_Config):
+class LMDataConfig(FrozenConfig):
     """Where the token ids come from and how they are split into train / valid / test."""
 
     sources: Sources = ("timemachine",)
-    normalize: Normalize = "d2l"
-    tokens: TokenUnit = "char"
+    normalize: Normalize = Field("d2l", description="d2l (letters, lower case) | unicode | raw; raw keeps '\\n' tokens")
+    tokens: TokenUnit = Field("char", description="char | word")
     line_sep: Literal["auto", "none", "newline"] = Field(
         "auto",
         description="'none': lines joined with nothing (the book); 'newline': a '\\n' token ends "
         "each line; 'auto': newline for raw text, none otherwise",
     )
-    split: str = Field("0.9,0.05", description="train[,valid] fractions, the rest is test; 'none': all train")
+    split: Split = Field((0.9, 0.05), description="train[,valid] fractions, the rest is test; none: all train")
     split_by: Literal["lines", "tokens"] = Field(
         "lines",
         description="'lines': the line split the n-gram LMs use; 'tokens': cut the token stream (nanoGPT)",
@@ -50,7 +45,7 @@ class LMDataConfig(_Config):
     )
     min_freq: int = Field(0, ge=0, description="vocabulary cut; rarer training tokens read as <unk>")
     vocab_path: str | None = Field(
-        None, description="a snapshot's vocab.parquet instead of the training tokens"
+        None, description="a snapshot's vocab.parquet instead of the training tokens", json_schema_extra=cli("vocab")
     )
     snapshot: str | None = Field(
         None,
@@ -61,14 +56,6 @@ class LMDataConfig(_Config):
         None, ge=3, description="keep the most frequent training words (with <unk> and </s>); the rest -> <unk>"
     )
 
-    @field_validator("split")
-    @classmethod
-    def _valid_split(cls, v: str) -> str:
-        if v.strip().lower() == "none":
-            return "none"
-        parse_fractions(v)
-        return v
-
     @property
     def separator(self) -> str:
         """The token that ends each line ('' for none)."""
@@ -76,16 +63,18 @@ class LMDataConfig(_Config):
         return "\n" if sep == "newline" else ""
 
 
-class LMModelConfig(_Config):
+class LMModelConfig(FrozenConfig):
     """Which network: the book's scratch RNN, or nn.RNN / nn.GRU / nn.LSTM."""
 
-    kind: ModelKind = "lstm"
-    hidden: int = Field(256, gt=0)
-    layers: int = Field(1, ge=1, le=16)
-    embedding: int = Field(0, ge=0, description="embedding size; 0 is one-hot input (the book)")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    kind: ModelKind = Field("lstm", description="the network", json_schema_extra=cli("model", grid=True))
+    hidden: int = Field(256, gt=0, description="hidden units", json_schema_extra=cli(grid=True))
+    layers: int = Field(1, ge=1, le=16, description="recurrent layers", json_schema_extra=cli(grid=True))
+    embedding: int = Field(0, ge=0, description="embedding size; 0 is one-hot input (the book)",
+                           json_schema_extra=cli(grid=True))
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout", json_schema_extra=cli(grid=True))
     softmax: SoftmaxKind = Field(
-        "auto", description="full | adaptive (frequency clusters) | auto: adaptive above 10,000 words"
+        "auto", description="full | adaptive (frequency clusters) | auto: adaptive above 10,000 words",
+        json_schema_extra=cli(grid=True),
     )
 
     @model_validator(mode="after")
@@ -97,29 +86,36 @@ class LMModelConfig(_Config):
         return self
 
 
-class LMTrainConfig(_Config):
+class LMTrainConfig(FrozenConfig):
     """How to train: truncated BPTT minibatches, optimizer, clipping, schedule, stopping, seed, device."""
 
-    batch_size: int = Field(32, ge=1)
-    num_steps: int = Field(35, ge=1, description="BPTT length: tokens per row of a minibatch")
-    iterator: Literal["sequential", "random"] = "sequential"
-    optimizer: Literal["sgd", "adam"] = "sgd"
-    lr: float = Field(1.0, gt=0)
+    batch_size: int = Field(32, ge=1, description="minibatch rows", json_schema_extra=cli("batch", grid=True))
+    num_steps: int = Field(35, ge=1, description="BPTT length: tokens per row of a minibatch",
+                           json_schema_extra=cli("steps", grid=True))
+    iterator: Literal["sequential", "random"] = Field(
+        "sequential", description="minibatch order (d2l's sequential or random partitioning)",
+        json_schema_extra=cli("iter"),
+    )
+    optimizer: Literal["sgd", "adam"] = Field("sgd", description="optimizer", json_schema_extra=cli(grid=True))
+    lr: float = Field(1.0, gt=0, description="learning rate", json_schema_extra=cli(grid=True))
     momentum: float = Field(0.0, ge=0.0, lt=1.0, description="SGD only")
-    weight_decay: float = Field(0.0, ge=0.0)
-    clip: float = Field(1.0, ge=0.0, description="max global L2 norm of the gradient; 0 turns clipping off")
-    schedule: Literal["constant", "cosine", "plateau"] = "constant"
-    warmup_steps: int = Field(0, ge=0)
+    weight_decay: float = Field(0.0, ge=0.0, description="L2 penalty of the optimizer")
+    clip: float = Field(1.0, ge=0.0, description="max global L2 norm of the gradient; 0 turns clipping off",
+                        json_schema_extra=cli(grid=True))
+    schedule: Literal["constant", "cosine", "plateau"] = Field(
+        "constant", description="learning-rate schedule", json_schema_extra=cli(grid=True)
+    )
+    warmup_steps: int = Field(0, ge=0, description="linear learning-rate warm-up, in steps")
     min_lr_ratio: float = Field(0.1, ge=0.0, le=1.0, description="cosine: final lr / lr")
     plateau_factor: float = Field(0.5, gt=0.0, lt=1.0, description="plateau: lr factor when valid stalls")
-    epochs: int | None = Field(10, ge=1)
+    epochs: int | None = Field(10, ge=1, description="epochs")
     minutes: float | None = Field(None, gt=0, description="wall-clock budget; stops mid-epoch when spent")
     patience: int | None = Field(None, ge=1, description="stop after this many epochs without a better valid")
     restore_best: bool = Field(True, description="end with the weights of the best valid epoch")
-    seed: int = Field(0, ge=0)
-    device: str = "auto"
+    seed: int = Field(0, ge=0, description="seed", json_schema_extra=cli(grid=True))
+    device: str = Field("auto", description="auto | cpu | cuda[:N] | mps")
     threads: int | None = Field(None, ge=1, description="torch CPU threads; 1 beside other work")
-    eval_batch_size: int = Field(16, ge=1)
+    eval_batch_size: int = Field(16, ge=1, description="rows per evaluation batch (1: the test range as one stream)")
     eval_tokens: int = Field(
         200_000, ge=0, description="validation during training: a fixed sample of this many tokens; 0 = all"
     )
@@ -144,7 +140,7 @@ class LMTrainConfig(_Config):
         return self
 
 
-class LMRunConfig(_Config):
+class LMRunConfig(FrozenConfig):
     """One model trained on one corpus: what `train-lm`, the task and the flow all take."""
 
     name: str | None = Field(None, description="folder under models/; the model kind when unset")

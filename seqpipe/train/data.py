@@ -61,7 +61,7 @@ def line_tokens(lines: list[str], unit: str, separator: str) -> list[str]:
 def split_tokens(cfg: LMDataConfig, lines: list[str]) -> tuple[list[str], list[str], list[str]]:
     """Train / valid / test token lists of normalized lines, as `cfg` says."""
     unit, sep = cfg.tokens, cfg.separator
-    if cfg.split == "none":
+    if cfg.split is None:
         return line_tokens(lines, unit, sep), [], []
     if cfg.split_by == "lines":
         parts = split_lines(lines, cfg.split)

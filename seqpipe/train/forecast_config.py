@@ -6,11 +6,12 @@ points trains and the values are standardised. `ForecastConfig.model_dump()` is 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from seqpipe.series.config import FrozenConfig, SeriesConfig
+from seqpipe.config import FrozenConfig, IntList, cli
+from seqpipe.series.config import SeriesConfig
 
 ModelName = Literal["linear", "mlp", "rnn", "gru"]
 MODEL_NAMES: tuple[str, ...] = ("linear", "mlp", "rnn", "gru")
@@ -19,9 +20,9 @@ MODEL_NAMES: tuple[str, ...] = ("linear", "mlp", "rnn", "gru")
 class TrainConfig(FrozenConfig):
     """How every model is fitted: d2l 2.0 §8.1 (Adam, lr 0.01, batch 16, 5 epochs, summed loss)."""
 
-    epochs: int = Field(5, ge=1)
-    lr: float = Field(0.01, gt=0)
-    batch_size: int = Field(16, ge=1)
+    epochs: int = Field(5, ge=1, description="training epochs")
+    lr: float = Field(0.01, gt=0, description="learning rate")
+    batch_size: int = Field(16, ge=1, description="examples per minibatch")
     optimizer: Literal["adam", "sgd"] = Field("adam", description="sgd with a mean loss is d2l 1.0's")
     hidden: int = Field(10, ge=1, description="MLP hidden units (the book's 10)")
     rnn_hidden: int = Field(16, ge=1, description="latent state size of the rnn/gru models")
@@ -39,11 +40,12 @@ class ForecastConfig(FrozenConfig):
     """
 
     series: SeriesConfig = SeriesConfig()
-    models: tuple[ModelName, ...] = ("mlp",)
+    models: tuple[ModelName, ...] = Field(("mlp",), description="linear, mlp, rnn, gru, a comma list, or all",
+                                          json_schema_extra=cli("model"))
     tau: int = Field(4, description="lags per feature row: x_{t-tau}..x_{t-1} predict x_t")
     n_train: int | None = Field(None, description="training pairs (default 600 for the sine)")
     train_frac: float | None = Field(None, description="fraction of the points that trains (files: 0.6)")
-    horizons: tuple[int, ...] = (1, 4, 16, 64)
+    horizons: IntList = Field((1, 4, 16, 64), description="k values of the k-step error")
     scale: Literal["auto", "none", "standard"] = Field(
         "auto", description="standard: z-score fitted on the training range; auto: none for the sine"
     )
@@ -51,8 +53,8 @@ class ForecastConfig(FrozenConfig):
         "auto", description="first: models see x[t] - x[t-1] (trending series); auto: none for the sine"
     )
     train: TrainConfig = TrainConfig()
-    seed: int = Field(0, ge=0, description="seed of model initialisation and shuffling")
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    seed: int = Field(0, ge=0, description="seed of model initialisation and shuffling (the CLI's --seed also draws the sine)")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="where the models train")
     threads: int | None = Field(1, ge=1, description="torch CPU threads during the run (None: leave as is)")
 
     @field_validator("tau")
@@ -61,6 +63,16 @@ class ForecastConfig(FrozenConfig):
         if v < 1:
             raise ValueError(f"tau={v}: need at least one lag (tau >= 1)")
         return v
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _model_names(cls, v: Any) -> Any:
+        names = tuple(n.strip().lower() for n in v.split(",")) if isinstance(v, str) else v
+        if isinstance(names, (list, tuple)) and len(names) == 1 and names[0] == "all":
+            return MODEL_NAMES
+        if isinstance(names, (list, tuple)) and any(n not in MODEL_NAMES for n in names):
+            raise ValueError(f"models {list(names)}: choose from {', '.join(MODEL_NAMES)}, a comma list, or all")
+        return names
 
     @field_validator("models")
     @classmethod

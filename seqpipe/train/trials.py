@@ -25,25 +25,13 @@ from typing import Any
 
 import pandas as pd
 
+from seqpipe.fields import fields_of
 from seqpipe.io import atomic_path, atomic_write_text
 from seqpipe.train.config import LMRunConfig
 
-# CLI option -> (config section, field) for options that take comma lists
-GRID_FIELDS = {
-    "model": ("model", "kind"),
-    "hidden": ("model", "hidden"),
-    "layers": ("model", "layers"),
-    "embedding": ("model", "embedding"),
-    "dropout": ("model", "dropout"),
-    "softmax": ("model", "softmax"),
-    "lr": ("train", "lr"),
-    "batch": ("train", "batch_size"),
-    "steps": ("train", "num_steps"),
-    "optimizer": ("train", "optimizer"),
-    "schedule": ("train", "schedule"),
-    "seed": ("train", "seed"),
-    "clip": ("train", "clip"),
-}
+# option -> (config section, field) of the fields marked `grid` (`seqpipe.config.cli`): a comma list of values
+# makes one trial per value
+GRID_FIELDS: dict[str, tuple[str, ...]] = {s.key: s.path for s in fields_of(LMRunConfig) if s.grid}
 _SHORT = {"model": "", "hidden": "h", "layers": "l", "embedding": "e", "dropout": "d", "softmax": "",
           "lr": "lr", "batch": "b", "steps": "s", "optimizer": "", "schedule": "", "seed": "seed", "clip": "c"}
 TRIALS_FILE, BEST_FILE = "trials.parquet", "best.json"

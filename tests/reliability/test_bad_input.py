@@ -324,9 +324,9 @@ def test_unicode_edge_cases_follow_the_documented_normalization(tmp_path):
     (["--max-line-bytes", "0"], "size '0'"),
     (["--workers", "-1"], "workers: Input should be greater than or equal to 0"),
     (["--min-freq", "-1"], "min_freq: Input should be greater than or equal to 0"),
-    (["--memory-limit", "lots"], "--memory-limit 'lots'"),
-    (["--normalize", "nfc"], "normalize: Input should be"),
-    (["--tokens", "byte"], "tokens: Input should be"),
+    (["--memory-limit", "lots"], "memory_limit: size 'lots'"),
+    (["--normalize", "nfc"], "'--normalize': Value error, 'nfc' is not one of"),
+    (["--tokens", "byte"], "'--tokens': Value error, 'byte' is not one of"),
     (["--name", "../escape"], "corpus name '../escape'"),
 ])
 def test_parameters_out_of_range_are_one_line_errors(tmp_path, capsys, shared_data, args, message):

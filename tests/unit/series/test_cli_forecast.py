@@ -73,7 +73,7 @@ def test_table_output_without_json(tmp_path, capsys):
         (["forecast", "--csv", "nowhere.csv", "--column", "v"], "nowhere.csv: no such file"),
         (["forecast", "--sine", "--tau", "0"], "tau=0: need at least one lag"),
         (["forecast", "--sine", "--horizons", ""], "horizons is empty"),
-        (["forecast", "--sine", "--horizons", "1,x"], "expected comma-separated integers"),
+        (["forecast", "--sine", "--horizons", "1,x"], "expected a comma-separated list of integers"),
         (["forecast", "--sine", "--horizons", "0,4"], "every k must be >= 1"),
         (["forecast", "--sine", "--model", "lstm"], "choose from linear, mlp, rnn, gru"),
         (["forecast", "--sine", "--n-train", "10", "--train-frac", "0.5"], "not both"),
@@ -99,7 +99,7 @@ def test_non_numeric_column_is_one_line(tmp_path, capsys):
 
 
 def test_seed_draws_the_sine_and_all_means_every_model():
-    cfg = build_config(True, None, None, None, "interpolate", "all", 4, None, None, "1,4", 5, 3)
+    cfg = build_config(True, None, {"model": ["all"], "horizons": ["1", "4"], "seed": 3})
     assert cfg.series.seed == 3 and cfg.seed == 3 and cfg.models == ("linear", "mlp", "rnn", "gru")
 
 

@@ -43,7 +43,7 @@ def test_horizons_and_models_are_normalised():
         ({"horizons": (1, 0, 4)}, "every k must be >= 1"),
         ({"horizons": (-2,)}, "every k must be >= 1"),
         ({"models": ()}, "give at least one model"),
-        ({"models": ("lstm",)}, "models.0"),
+        ({"models": ("lstm",)}, "models ['lstm']: choose from linear, mlp, rnn, gru"),
         ({"n_train": 0}, "n_train=0"),
         ({"train_frac": 1.0}, "strictly between 0 and 1"),
         ({"train_frac": 0.0}, "strictly between 0 and 1"),
