@@ -50,6 +50,17 @@ def test_range(fractions: str | list[float] | tuple[float, ...] | None, by: str 
     return f"last {rest * 100:.3g}% of {by}"
 
 
+def neural_test_range(data: dict[str, Any]) -> str:
+    """`test_range` of a neural model's data config, where `split: null` means it had none (`--split none`).
+
+    >>> neural_test_range({"split": None}), neural_test_range({}), neural_test_range({"split": [0.9, 0.05]})
+    ('no test range', 'unknown range', 'last 5% of lines')
+    """
+    if "split" in data and data["split"] is None:
+        return "no test range"
+    return test_range(data.get("split"), data.get("split_by", "lines"))
+
+
 def _ngram_row(m: NgramLMResult) -> dict[str, Any]:
     cfg = {**m.text, **m.config}
     kenlm = ref.kenlm_reference(m.sources, m.config)
@@ -76,7 +87,7 @@ def _neural_row(m: NeuralLMResult) -> dict[str, Any]:
         "name": m.name, "family": "neural", "what": f"{(m.model or model.get('kind', '')).upper()} {shape}".strip(),
         "unit": data.get("tokens", "?"),
         "test": (tuple(data.get("sources", ())), data.get("normalize"), data.get("tokens"),
-                 test_range(data.get("split"), data.get("split_by", "lines")) if data else "unknown range"),
+                 neural_test_range(data)),
         "tokens": test.get("n_tokens"), "oovs": oovs, "ppl_incl": m.test_ppl, "ppl_excl": test.get("ppl_known"),
         "nats": m.test_nats, "uniform": float(m.vocab_size) if m.vocab_size else None,
         "unigram": m.unigram_test_ppl, "reference": None,
