@@ -19,6 +19,9 @@ from seqpipe.text.normalize import Normalize
 from seqpipe.text.split import parse_fractions
 from seqpipe.text.tokenize import TokenUnit
 
+# training matmul precision (seqpipe.models.amp): auto = bf16 where the device multiplies it natively
+Precision = Literal["auto", "float32", "bfloat16"]
+
 ModelKind = Literal["scratch-rnn", "rnn", "gru", "lstm"]
 SoftmaxKind = Literal["auto", "full", "adaptive"]
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
@@ -118,6 +121,9 @@ class LMTrainConfig(_Config):
     restore_best: bool = Field(True, description="end with the weights of the best valid epoch")
     seed: int = Field(0, ge=0)
     device: str = "auto"
+    precision: Precision = Field(
+        "auto", description="training matmuls: auto = bf16 where the device has native bf16 (CUDA, CPU with AMX)"
+    )
     threads: int | None = Field(None, ge=1, description="torch CPU threads; 1 beside other work")
     eval_batch_size: int = Field(16, ge=1)
     eval_tokens: int = Field(
