@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	PREFECT_LOGGING_LEVEL=INFO $(PY) -m flows.pipeline
+	PREFECT_LOGGING_LEVEL=INFO $(PY) -m flows
 
 test: $(STAMP)
 	$(PY) -m pytest

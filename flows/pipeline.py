@@ -94,5 +94,6 @@ def pipeline(
 
 
 if __name__ == "__main__":
-    result = pipeline()
-    print(f"snapshot:   {result['snapshot']}\nrun folder: {result['run_dir']}\nreport:     {result['report']}")
+    from flows.__main__ import main
+
+    main()

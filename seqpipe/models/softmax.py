@@ -74,11 +74,18 @@ class AdaptiveHead(nn.Module):
 
     def log_prob(self, hidden: torch.Tensor) -> torch.Tensor:
         """Log-probabilities over the whole vocabulary, (tokens, vocab), normalized."""
-        return self.asm.log_prob(hidden)
+        with _float32(hidden):
+            return self.asm.log_prob(hidden.float())
 
     def nll(self, hidden: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of each target, (tokens,), exactly -log_prob(hidden)[target]."""
-        return -self.asm(hidden, target).output
+        with _float32(hidden):
+            return -self.asm(hidden.float(), target).output
+
+
+def _float32(hidden: torch.Tensor) -> torch.autocast:
+    """Autocast off: the adaptive softmax mixes its clusters' outputs in place, which needs one dtype."""
+    return torch.autocast(hidden.device.type, enabled=False)
 
 
 def lm_nll(model: nn.Module, X: torch.Tensor, state, Y: torch.Tensor) -> tuple[torch.Tensor, object]:

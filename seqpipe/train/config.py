@@ -18,6 +18,9 @@ from seqpipe.config import FrozenConfig, Sources, Split, cli
 from seqpipe.text.normalize import Normalize
 from seqpipe.text.tokenize import TokenUnit
 
+# training matmul precision (seqpipe.models.amp): auto = bf16 where the device multiplies it natively
+Precision = Literal["auto", "float32", "bfloat16"]
+
 ModelKind = Literal["scratch-rnn", "rnn", "gru", "lstm"]
 SoftmaxKind = Literal["auto", "full", "adaptive"]
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
@@ -114,6 +117,9 @@ class LMTrainConfig(FrozenConfig):
     restore_best: bool = Field(True, description="end with the weights of the best valid epoch")
     seed: int = Field(0, ge=0, description="seed", json_schema_extra=cli(grid=True))
     device: str = Field("auto", description="auto | cpu | cuda[:N] | mps")
+    precision: Precision = Field(
+        "auto", description="training matmuls: auto = bf16 where the device multiplies bf16 natively (CUDA, CPU with AMX)"
+    )
     threads: int | None = Field(None, ge=1, description="torch CPU threads; 1 beside other work")
     eval_batch_size: int = Field(16, ge=1, description="rows per evaluation batch (1: the test range as one stream)")
     eval_tokens: int = Field(

@@ -215,7 +215,7 @@ def _train_epoch(
         lr = hooks.lr_at()
         for group in optimizer.param_groups:
             group["lr"] = lr
-        with autocast(device):
+        with autocast(device, cfg.precision):
             loss, state = lm_loss(model, X, state, Y)  # mean cross-entropy over the time-major targets
         value = loss.item()
         _guard(value, "the training loss", loop.step + 1, epoch, i)

@@ -19,15 +19,42 @@ from seqpipe.train.run import train_lm
 NO_CUDA = "no CUDA device: gpu tests run where CUDA is present"
 
 
-def test_bf16_autocast_only_on_cuda_that_supports_it(monkeypatch):
-    assert amp.autocast_dtype("cpu") is None
+def test_bf16_autocast_where_the_device_multiplies_bf16_natively(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"amx_bf16": False})
+    assert amp.autocast_dtype("cpu") is None  # emulated bf16 is slow: auto keeps float32
+    assert amp.autocast_dtype("cpu", "bfloat16") == torch.bfloat16
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"amx_bf16": True})
+    assert amp.autocast_dtype("cpu") == torch.bfloat16 and amp.autocast_dtype("cpu", "float32") is None
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
-    assert amp.autocast_dtype("cuda") == torch.bfloat16 and amp.autocast_dtype("cpu") is None
+    assert amp.autocast_dtype("cuda") == torch.bfloat16 and amp.autocast_dtype("cuda", "float32") is None
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert amp.autocast_dtype("cuda:0") is None
-    with amp.autocast("cpu"):  # a no-op off CUDA
-        assert not torch.is_autocast_enabled()
+    with amp.autocast("cpu", "float32"):
+        assert not torch.is_autocast_enabled("cpu")
+    with amp.autocast("cpu", "bfloat16"):
+        assert torch.is_autocast_enabled("cpu")
+
+
+def test_bf16_training_on_cpu_keeps_float32_weights(tmp_path, monkeypatch):
+    from seqpipe.train import loop
+
+    entered = []
+
+    def spy(device, precision="auto"):
+        entered.append(amp.autocast_dtype(device, precision))
+        return amp.autocast(device, precision)
+
+    monkeypatch.setattr(loop, "autocast", spy)
+    snap = make_snapshot(tmp_path / "s", {"train": pattern_lines(400), "valid": pattern_lines(40, 1),
+                                          "test": pattern_lines(40, 2)})
+    cfg = _cfg(snap, "cpu", 2, "full")
+    cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"precision": "bfloat16"})})
+    result = train_lm(cfg, tmp_path / "run")
+    assert entered and set(entered) == {torch.bfloat16}  # every training step ran under bf16 autocast
+    assert result.test_ppl < result.unigram_test_ppl  # and it learned the pattern
+    saved = load_checkpoint(tmp_path / "run" / "models" / "g" / "checkpoint.pt")
+    assert all(t.dtype == torch.float32 for t in saved["model"].values() if t.is_floating_point())
 
 
 def _cfg(snap, device: str, epochs: int, softmax: str = "adaptive") -> LMRunConfig:

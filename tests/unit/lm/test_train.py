@@ -172,14 +172,17 @@ def test_early_stopping_and_restoring_the_best_weights(corpus):
     def keep(record) -> None:
         weights[record.epoch] = {k: v.clone() for k, v in model.state_dict().items()}
 
-    # SGD at lr 5 without clipping: valid improves for 3 epochs, then gets worse (12.2 -> 12.9 -> 12.9)
-    cfg = LMTrainConfig(lr=5, clip=0, batch_size=8, num_steps=10, epochs=10, patience=2)
+    # SGD at lr 5 without clipping: valid improves for a few epochs, then gets worse; which epoch is best
+    # depends on the CPU's float kernels, so the test reads it from the history
+    cfg = LMTrainConfig(lr=5, clip=0, batch_size=8, num_steps=10, epochs=10, patience=2, precision="float32")
     result = fit(model, train, valid, cfg, on_epoch=keep)
-    assert result.stopped == "early-stopping" and result.best_epoch == 3 and len(result.history) == 5
-    assert not all(torch.equal(weights[3][k], weights[5][k]) for k in weights[3])  # the last epoch moved them
-    assert all(torch.equal(weights[3][k], v) for k, v in model.state_dict().items())  # the best is restored
-    assert result.history[-1].valid_ppl > result.history[2].valid_ppl
-    assert evaluate_lm(model, valid).ppl == pytest.approx(result.history[2].valid_ppl, rel=1e-9)
+    best, last = result.best_epoch, len(result.history)
+    assert result.stopped == "early-stopping" and 1 < best and last == best + 2  # two epochs of patience
+    ppl = [record.valid_ppl for record in result.history]
+    assert ppl[best - 1] == min(ppl) and ppl[-1] > ppl[best - 1]
+    assert not all(torch.equal(weights[best][k], weights[last][k]) for k in weights[best])  # the last epoch moved them
+    assert all(torch.equal(weights[best][k], v) for k, v in model.state_dict().items())  # the best is restored
+    assert evaluate_lm(model, valid).ppl == pytest.approx(ppl[best - 1], rel=1e-9)
 
 
 def test_time_budget_stops_mid_epoch(corpus):
