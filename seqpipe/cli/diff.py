@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from seqpipe.config import Settings
 from seqpipe.corpus.errors import CorpusError
-from seqpipe.ngrams import diff as snapshot_diff
-from seqpipe.ngrams import store
-from seqpipe.ngrams.history import HISTORY_FILE, read_history, record
+
+if TYPE_CHECKING:  # pandas and the diff code load when a command runs, so other commands start fast
+    from seqpipe.ngrams.diff import SnapshotDiff
 
 
 def resolve_pair(args: list[str], out_root: str | Path) -> tuple[Path, Path]:
     """The two snapshot folders named by `diff`'s arguments (older first)."""
+    from seqpipe.ngrams import store
+    from seqpipe.ngrams.history import read_history
+
     if len(args) == 2 and all((Path(a) / "_manifest.json").is_file() for a in args):
         return Path(args[0]), Path(args[1])
     if len(args) not in (1, 3):
@@ -51,6 +53,8 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary line before the path")] = False,
 ) -> None:
     """Print the n-grams that appeared, vanished and moved most, new vocabulary and changed files; write Parquet."""
+    from seqpipe.ngrams import diff as snapshot_diff
+
     a, b = resolve_pair(snapshots, out or Settings().out)
     found = snapshot_diff.diff_snapshots(a, b, k)
     folder = snapshot_diff.write_diff(found, dest)
@@ -60,8 +64,10 @@ def diff(
     print(folder)
 
 
-def format_text(found: snapshot_diff.SnapshotDiff) -> str:
+def format_text(found: SnapshotDiff) -> str:
     """The diff as plain text for a terminal."""
+    import pandas as pd
+
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60):
         lines = [f"corpus {found.corpus}: {found.a.name} -> {found.b.name}", found.orders.to_string(index=False)]
         for (n, change), group in found.ngrams.groupby(["n", "change"], sort=False):
@@ -81,6 +87,11 @@ def history(
                                                 "file is kept aside as history.parquet.corrupt-<time>)")] = False,
 ) -> None:
     """Print a corpus' history, one line per published snapshot; the last line is history.parquet's path."""
+    import pandas as pd
+
+    from seqpipe.ngrams import store
+    from seqpipe.ngrams.history import HISTORY_FILE, read_history, record
+
     cdir = Path(corpus) if (Path(corpus) / "LATEST").is_file() else store.corpus_dir(out or Settings().out, corpus)
     if not (cdir / "LATEST").is_file():
         raise CorpusError(f"corpus '{cdir.name}' has no snapshot under {cdir.parent.parent}")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from seqpipe.cli.options import with_options
 from seqpipe.fields import fields_of, nest
 from seqpipe.ngram_lm.config import NgramLMConfig
-from seqpipe.ngram_lm.estimate import SnapshotLMRun, estimate_snapshot
-from seqpipe.ngram_lm.stage import estimate_sources
+
+if TYPE_CHECKING:  # DuckDB and the estimator load when `lm` runs, so other commands start fast
+    from seqpipe.ngram_lm.estimate import SnapshotLMRun
 
 
 def _ppl(value: float, zero: int) -> str:
@@ -70,6 +71,9 @@ def lm(
         raise ValueError(f"--generate {generate}: give a number of sentences, 0 or more")
     if (snapshot is None) == (not sources):
         raise ValueError("give either SOURCES or --snapshot PATH (not both)")
+    from seqpipe.ngram_lm.estimate import estimate_snapshot
+    from seqpipe.ngram_lm.stage import estimate_sources
+
     options: dict[str, Any] = {"arpa": arpa, "generate": generate, "seed": seed, "threads": threads or None}
     if snapshot is not None:
         run = estimate_snapshot(snapshot, config, memory, work_dir, **options)

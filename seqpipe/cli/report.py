@@ -13,8 +13,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from seqpipe.report.render import render_report
-
 err = Console(stderr=True)
 
 
@@ -26,6 +24,8 @@ def report(
 ) -> None:
     """Render the run's report from its files; the last line printed is the report.html path."""
     with err.status("rendering the report", spinner="dots") as status:
+        from seqpipe.report.render import render_report  # matplotlib: only when a report is drawn
+
         paths = render_report(run_dir, samples=samples, on_step=lambda step: status.update(step))
     stages = paths.stages
     missing = [name for name, state in stages.items() if state != "ok"]

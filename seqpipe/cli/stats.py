@@ -12,13 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from seqpipe.cli.options import with_options
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
-from seqpipe.corpus.sources import corpus_name
 from seqpipe.fields import fields_of, nest
 from seqpipe.io import check_output_root
-from seqpipe.ngrams import store
-from seqpipe.ngrams.dask_count import count_corpus, local_workers
-from seqpipe.ngrams.history import triggered_by
-from seqpipe.parallel import dask_client
 
 err = Console(stderr=True)
 
@@ -37,6 +32,13 @@ def stats(
     given: dict[str, Any] | None = None,
 ) -> None:
     """Count n-grams of a corpus and publish a snapshot; the last line printed is its path."""
+    # Dask, pandas and Arrow load when `stats` runs, so other commands (train-lm) start fast
+    from seqpipe.corpus.sources import corpus_name
+    from seqpipe.ngrams import store
+    from seqpipe.ngrams.dask_count import count_corpus, local_workers
+    from seqpipe.ngrams.history import triggered_by
+    from seqpipe.parallel import dask_client
+
     settings = Settings()
     out_root = out or settings.out
     check_output_root(out_root)
@@ -95,6 +97,8 @@ def top(
     k: Annotated[int, typer.Option("--k", help="how many")] = 10,
 ) -> None:
     """Print the k most frequent n-grams as `ngram<TAB>match_count`."""
+    from seqpipe.ngrams import store
+
     for ngram, count in store.top_ngrams(snapshot, n, k):
         print(f"{ngram}\t{count}")
 

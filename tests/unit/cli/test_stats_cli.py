@@ -76,10 +76,10 @@ def test_the_summary_line_gives_the_vocabulary_that_was_written(tmp_path, capsys
 
 def test_workers_are_capped_to_the_cores_and_partitions_with_a_note(tmp_path, capsys, monkeypatch):
     # issue 14 row 4: --workers 100 started 100 processes for a 26 KB file on 2 cores
-    import seqpipe.cli.stats as cli_stats
+    import seqpipe.parallel  # `stats` imports dask_client from here when it runs
 
     started = []
-    monkeypatch.setattr(cli_stats, "dask_client", lambda n, *a: started.append(n) or _inline())
+    monkeypatch.setattr(seqpipe.parallel, "dask_client", lambda n, *a: started.append(n) or _inline())
     (tmp_path / "small.txt").write_text("the time machine\n" * 1500)
     code, _, err = _main(capsys, "stats", str(tmp_path / "small.txt"), "--out", str(tmp_path / "o"),
                          "--workers", "100")
@@ -99,10 +99,10 @@ def test_a_locked_corpus_is_refused_before_any_worker_starts(tmp_path, capsys, m
     # issue 14 row 10: the cluster started (and Dask printed its port warning) before the lock was checked
     import threading
 
-    import seqpipe.cli.stats as cli_stats
+    import seqpipe.parallel
     from seqpipe.ngrams import store
 
-    monkeypatch.setattr(cli_stats, "dask_client", lambda *a: pytest.fail("a cluster was started"))
+    monkeypatch.setattr(seqpipe.parallel, "dask_client", lambda *a: pytest.fail("a cluster was started"))
     (tmp_path / "c.txt").write_text("the time machine\n")
     held, release = threading.Event(), threading.Event()
 
