@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import resource
 from pathlib import Path
 
 import duckdb
 
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 1000**2, "mib": 1 << 20,
-          "g": 1 << 30, "gb": 1000**3, "gib": 1 << 30, "t": 1 << 40, "tb": 1000**4, "tib": 1 << 40}
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?)\s*([a-zA-Z]*)\s*$")
+from seqpipe.config import byte_size
+
 DUCKDB_FLOOR = 64 << 20  # the least buffer memory DuckDB is given
 DUCKDB_SHARE = 0.8  # DuckDB overshoots its memory_limit: ~8 % (order 5, 6.6 M trigrams), ~14 % at 10x (3-grams, 44 M)
 PER_THREAD = 8 << 20  # and by a few MiB per thread under small limits
@@ -20,21 +18,15 @@ CHUNK_BYTES = 16 << 20  # the largest chunk of positions held outside DuckDB (ar
 
 
 def parse_memory(text: str | int) -> int:
-    """Bytes of a size such as '2GiB', '300MiB', '1.5G' (binary for bare K/M/G/T) or an int.
+    """Bytes of a budget such as '2GiB', '300MiB', '1.5GB' or an int, read as every size is (pydantic's ByteSize).
 
-    >>> parse_memory("2GiB"), parse_memory("300M"), parse_memory(1024)
-    (2147483648, 314572800, 1024)
+    >>> parse_memory("2GiB"), parse_memory("300MiB"), parse_memory("1G"), parse_memory(1024)
+    (2147483648, 314572800, 1000000000, 1024)
     """
-    if isinstance(text, int) and not isinstance(text, bool):
-        value = text
-    else:
-        m = _SIZE.match(str(text))
-        if not m or m.group(2).lower() not in _UNITS:
-            raise ValueError(f"--memory {text!r}: give a size such as 2GiB, 512MiB or 1.5G")
-        value = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-    if value <= 0:
-        raise ValueError(f"--memory {text!r}: must be positive")
-    return value
+    try:
+        return int(byte_size(text))
+    except ValueError:
+        raise ValueError(f"--memory {text!r}: give a positive size such as 2GiB, 512MiB or 1.5GB") from None
 
 
 def peak_rss() -> int:
