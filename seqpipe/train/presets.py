@@ -21,7 +21,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "pipeline-char": {
         "model": "lstm", "hidden": "384", "embedding": "64", "dropout": "0.5",
         "optimizer": "adam", "lr": "7e-3", "schedule": "cosine", "batch": "32", "steps": "32",
-        "epochs": 10, "threads": 1, "tokens": "char", "normalize": "d2l", "split": "0.9,0.05", "split_by": "lines",
+        "epochs": 10, "threads": 2, "tokens": "char", "normalize": "d2l", "split": "0.9,0.05", "split_by": "lines",
     },
     "gutenberg-word": {
         "model": "lstm", "hidden": "256", "embedding": "128", "softmax": "adaptive", "max_vocab": 50_000,
