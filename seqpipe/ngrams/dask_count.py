@@ -21,14 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
 from seqpipe.corpus.errors import CorpusError
 from seqpipe.corpus.partition import Partition, count_partitions, plan_partitions
 from seqpipe.corpus.reader import FileInfo, content_hash, sniff
 from seqpipe.corpus.sources import InputFile, corpus_name, expand_sources
 from seqpipe.io import new_run_id
-from seqpipe.ngrams import lm_split, merge, partition_cache, store
-from seqpipe.ngrams.count import FileStats, PartitionCounts, count_partition
+from seqpipe.ngrams import delta_merge, lm_split, merge, partition_cache, refresh, store
+from seqpipe.ngrams.count import FileStats, PartitionCounts, PartitionSummary, count_partition
 from seqpipe.ngrams.manifest import write_snapshot_files
 from seqpipe.parallel import InlineClient, as_completed, cap_workers, usable_cpus
 
@@ -51,6 +54,7 @@ class CountResult:
     counted_partitions: int = 0
     changes: dict[str, list[str]] = field(default_factory=dict)  # added / changed / removed URIs
     unchanged: bool = False  # nothing changed: the previous snapshot is still current
+    incremental: bool = False  # merged into the previous snapshot instead of merging every partition again
 
 
 @dataclass
@@ -168,26 +172,43 @@ def count_corpus(
         store.clean_staging(cdir)
         run_id = new_run_id()
         staging = store.staging_dir(cdir, run_id)
+        # a refresh merges into the previous snapshot when it was counted the same way; `force` recounts in full
+        base = cdir / "snapshots" / previous["run_id"] if (
+            previous and not force and previous["config"] == config and ngram.reuse_counts and ngram.split is None
+        ) else None
         try:
-            result = _count_and_write(inputs, name, cdir, staging, run_id, config, text, ngram, client,
-                                      progress, timings, corpus.max_line_bytes)
+            result, keys = _count_and_write(inputs, name, cdir, staging, run_id, config, text, ngram, client,
+                                            progress, timings, corpus.max_line_bytes, base)
             result.snapshot = store.publish(cdir, staging, run_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # a kill -9 leaves it to the next run's clean-up
             raise
+        if ngram.reuse_counts:  # only now: until the new snapshot is published, the previous one's entries serve
+            partition_cache.prune(cdir / "partition-cache", set(keys))
     result.changes = changes
     return result
 
 
 def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_id: str, config: dict[str, Any],
                      text: TextConfig, ngram: NgramConfig, client: Any, progress: Progress,
-                     timings: dict[str, float], max_line_bytes: int) -> CountResult:
+                     timings: dict[str, float], max_line_bytes: int,
+                     base: Path | None = None) -> tuple[CountResult, list[str]]:
     files, infos = inputs.files, inputs.infos
     partitions = plan_partitions(files, infos, ngram.blocksize)
     cache_dir = cdir / "partition-cache"
     with_lines = ngram.split is not None
     keys = [partition_cache.cache_key(p, inputs.hashes, text, ngram.orders, max_line_bytes, with_lines)
             for p in partitions]
+    record = refresh.read_record(base) if base is not None else None
+    if record is not None and set(record.cuts) == set(ngram.orders):
+        plan = refresh.plan(record, partitions, keys, [f.uri for f in files])
+        # merging pays off while the recounted part is small; past half the corpus a full merge is cheaper
+        if plan.unchanged and len(plan.added) + len(plan.removed) <= len(partitions):
+            done = _refresh_and_write(plan, inputs, name, staging, run_id, config, text, ngram, client, progress,
+                                      timings, max_line_bytes, partitions, keys, cache_dir)
+            if done is not None:
+                return done, keys
+            shutil.rmtree(staging / "ngrams", ignore_errors=True)  # the previous snapshot disagreed: count in full
     t = time.perf_counter()
     counted = [
         client.submit(_counted, p, files, infos, text, ngram.orders,
@@ -205,10 +226,7 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
 
     t = time.perf_counter()
     vocab = merge.build_global_vocab(list(summaries))
-    total_tokens = int(sum(s.n_tokens for s in summaries))
-    if total_tokens == 0:
-        raise CorpusError(f"corpus '{name}': no tokens after '{text.normalize}' normalization")
-    n_buckets = ngram.buckets or max(1, min(2 * max(ngram.workers, 1), math.ceil(total_tokens / TOKENS_PER_BUCKET)))
+    n_buckets = _n_buckets(list(summaries), name, text, ngram)
     cuts = merge.bucket_cuts(vocab, n_buckets)
     crossing = merge.cross_partition_rows(list(summaries), vocab, ngram.orders, text.boundary)
     remapped = [client.submit(merge.remap_partition, c, m, cuts, key=f"remap-{run_id}-{i}")
@@ -252,12 +270,137 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         file_stats=file_stats, vocab=vocab, min_freq=ngram.min_freq, buckets=buckets, partitions=len(partitions),
         timings=timings, reused_partitions=sum(reused), sections=sections,
     )
-    if ngram.reuse_counts:
-        partition_cache.prune(cache_dir, set(keys))
+    cut_words = refresh.cut_tokens(vocab.alpha_tokens, cuts)
+    refresh.write_record(staging, partitions, keys, [f.uri for f in files], {n: cut_words for n in ngram.orders},
+                         buckets)
     timings["write"] = time.perf_counter() - t
     skipped = [{"uri": f.uri, "reason": i.skip_reason} for f, i in zip(files, infos) if i.skip_reason]
     return CountResult(staging, run_id, name, totals, vocab.size, skipped, timings,
-                       reused_partitions=sum(reused), counted_partitions=len(partitions) - sum(reused))
+                       reused_partitions=sum(reused), counted_partitions=len(partitions) - sum(reused)), keys
+
+
+def _n_buckets(summaries: list[PartitionSummary], name: str, text: TextConfig, ngram: NgramConfig) -> int:
+    """How many w1 ranges the merge uses; a corpus without tokens fails here."""
+    total_tokens = int(sum(s.n_tokens for s in summaries))
+    if total_tokens == 0:
+        raise CorpusError(f"corpus '{name}': no tokens after '{text.normalize}' normalization")
+    return ngram.buckets or max(1, min(2 * max(ngram.workers, 1), math.ceil(total_tokens / TOKENS_PER_BUCKET)))
+
+
+def _refresh_and_write(plan: refresh.Plan, inputs: Inputs, name: str, staging: Path, run_id: str,
+                       config: dict[str, Any], text: TextConfig, ngram: NgramConfig, client: Any, progress: Progress,
+                       timings: dict[str, float], max_line_bytes: int, partitions: list[Partition], keys: list[str],
+                       cache_dir: Path) -> CountResult | None:
+    """The incremental path: previous snapshot + (new - old) counts of the changed partitions, per bucket.
+
+    Unchanged partitions only send their summary (the vocabulary and the n-grams across edges need
+    it); their n-gram rows are never read. None when the previous run's counts are not all in the
+    cache or do not fit the previous snapshot: the caller then counts in full.
+    """
+    files, infos, orders = inputs.files, inputs.infos, ngram.orders
+    uris = [f.uri for f in files]
+    entries = plan.record.partitions
+
+    def count(i: int) -> Any:
+        return client.submit(_counted, partitions[i], files, infos, text, orders, str(cache_dir / f"{keys[i]}.npz"),
+                             max_line_bytes, retries=1, key=f"count-{run_id}-{i}")
+
+    def previous(j: int) -> Any:
+        e = entries[j]
+        return client.submit(partition_cache.load_entry, str(cache_dir / f"{e['key']}.npz"), j, e["files"],
+                             e["continues"], key=f"previous-{run_id}-p{j}")
+
+    t = time.perf_counter()
+    full = {i: count(i) for i in plan.added}
+    heads = {i: client.submit(_summary_and_reuse, c, key=f"summary-{run_id}-{i}") for i, c in full.items()}
+    heads |= {i: client.submit(_cached_summary, partitions[i], files, infos, text, orders,
+                               str(cache_dir / f"{keys[i]}.npz"), max_line_bytes, retries=1,
+                               key=f"summary-{run_id}-{i}") for i in plan.unchanged}
+    old_full = {j: previous(j) for j in plan.removed}
+    old_heads = [client.submit(_summary_of, old_full[j], key=f"previous-summary-{run_id}-p{j}") for j in plan.removed]
+    ordered = [heads[i] for i in range(len(partitions))]
+    for done, _ in enumerate(as_completed(client, ordered), start=1):
+        progress("count partitions", done, len(partitions))
+    explain = _task_names(run_id, partitions, files)
+    summaries, reused = (list(x) for x in zip(*_gather(client, ordered, explain)))
+    removed = dict(zip(plan.removed, _gather(client, old_heads, explain)))
+    timings["count"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    vocab = merge.build_global_vocab(summaries)
+    n_buckets = _n_buckets(summaries, name, text, ngram)
+    cut_words = plan.record.cuts[orders[0]]
+    if any(s is None for s in removed.values()) or any(
+            plan.record.cuts[n] != cut_words or len(cut_words) + 1 != n_buckets for n in orders):
+        return None  # a previous count left the cache, or the bucket layout would change: count in full
+    alpha = refresh.union_tokens(vocab.alpha_tokens, list(removed.values()))
+    space = merge.GlobalVocab(alpha, vocab.by_frequency, [])
+    old_summaries = refresh.old_summaries(plan, summaries, removed, uris)
+    old_cross = merge.cross_partition_rows(old_summaries, space, orders, text.boundary)
+    new_cross = merge.cross_partition_rows(summaries, space, orders, text.boundary)
+    refresh.add_extra(plan, partitions, uris, refresh.touched_files(plan, partitions, uris, old_cross, new_cross))
+    full |= {i: count(i) for i in plan.extra}
+    old_full |= {plan.unchanged[i]: previous(plan.unchanged[i]) for i in plan.extra}
+
+    cuts = refresh.cuts_from_tokens(alpha, cut_words)
+    index = pd.Index(alpha)
+    new_rows = [client.submit(merge.remap_partition, client.submit(operator.itemgetter(0), c, key=f"counts-{run_id}-{i}"),
+                              index.get_indexer(summaries[i].uniques).astype(np.int32), cuts, key=f"remap-{run_id}-{i}")
+                for i, c in full.items()]
+    old_rows = [client.submit(merge.remap_partition, c, index.get_indexer(old_summaries[j].uniques).astype(np.int32), cuts,
+                              key=f"previous-remap-{run_id}-p{j}") for j, c in old_full.items()]
+    def pick(rows: list[Any], side: str, n: int, b: int) -> list[Any]:
+        return [client.submit(operator.getitem, r, (n, b), key=f"pick-{side}-{run_id}-x{k}-{n}-{b}")
+                for k, r in enumerate(rows)]
+
+    alpha_f = alpha if isinstance(client, InlineClient) else client.submit(_same, alpha, key=f"alpha-{run_id}")
+    merged = []
+    for n in orders:
+        folder = staging / "ngrams" / f"n={n}"
+        folder.mkdir(parents=True)
+        old_cross_b, new_cross_b = merge.split_rows(old_cross[n], cuts), merge.split_rows(new_cross[n], cuts)
+        for b in range(n_buckets):
+            merged.append(client.submit(
+                delta_merge.refresh_bucket, n, b, [*pick(old_rows, "old", n, b), old_cross_b[b]],
+                [*pick(new_rows, "new", n, b), new_cross_b[b]], plan.record.buckets[n][b], alpha_f,
+                str(folder / f"part-{b:05d}.parquet"), key=f"merge-{run_id}-{n}-{b}", retries=1))
+    for done, _ in enumerate(as_completed(client, merged), start=1):
+        progress("merge and write", done, len(merged))
+    try:
+        buckets = _gather(client, merged, explain)
+    except delta_merge.DeltaMismatch:
+        return None
+    timings["merge"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    file_stats: dict[int, FileStats] = {}
+    for s in summaries:
+        for i, fs in s.file_stats.items():
+            file_stats.setdefault(i, FileStats()).add(fs)
+    totals = write_snapshot_files(
+        staging, run_id=run_id, corpus=name, config=config, files=files, infos=infos, hashes=inputs.hashes,
+        file_stats=file_stats, vocab=vocab, min_freq=ngram.min_freq, buckets=buckets, partitions=len(partitions),
+        timings=timings, reused_partitions=sum(reused),
+    )
+    refresh.write_record(staging, partitions, keys, uris, {n: cut_words for n in orders}, buckets)
+    timings["write"] = time.perf_counter() - t
+    skipped = [{"uri": f.uri, "reason": i.skip_reason} for f, i in zip(files, infos) if i.skip_reason]
+    return CountResult(staging, run_id, name, totals, vocab.size, skipped, timings, reused_partitions=sum(reused),
+                       counted_partitions=len(partitions) - sum(reused), incremental=True)
+
+
+def _cached_summary(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
+                    orders: tuple[int, ...], cache_file: str, max_line_bytes: int) -> tuple[PartitionSummary, bool]:
+    """An unchanged partition's summary, read alone from its cache entry (counted again if the entry is gone)."""
+    summary = partition_cache.load_summary(Path(cache_file), partition)
+    if summary is not None:
+        return summary, True
+    counts, _ = _counted(partition, files, infos, text, orders, cache_file, max_line_bytes)
+    return counts.summary, False
+
+
+def _summary_of(counts: PartitionCounts | None) -> PartitionSummary | None:
+    return None if counts is None else counts.summary
 
 
 def _same(value: Any) -> Any:
