@@ -205,7 +205,7 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         # merging pays off while the recounted part is small; past half the corpus a full merge is cheaper
         if plan.unchanged and len(plan.added) + len(plan.removed) <= len(partitions):
             done = _refresh_and_write(plan, inputs, name, staging, run_id, config, text, ngram, client, progress,
-                                      timings, max_line_bytes, partitions, keys, cache_dir)
+                                      timings, max_line_bytes, partitions, keys, cache_dir, base.name)
             if done is not None:
                 return done, keys
             shutil.rmtree(staging / "ngrams", ignore_errors=True)  # the previous snapshot disagreed: count in full
@@ -290,7 +290,7 @@ def _n_buckets(summaries: list[PartitionSummary], name: str, text: TextConfig, n
 def _refresh_and_write(plan: refresh.Plan, inputs: Inputs, name: str, staging: Path, run_id: str,
                        config: dict[str, Any], text: TextConfig, ngram: NgramConfig, client: Any, progress: Progress,
                        timings: dict[str, float], max_line_bytes: int, partitions: list[Partition], keys: list[str],
-                       cache_dir: Path) -> CountResult | None:
+                       cache_dir: Path, base_run_id: str) -> CountResult | None:
     """The incremental path: previous snapshot + (new - old) counts of the changed partitions, per bucket.
 
     Unchanged partitions only send their summary (the vocabulary and the n-grams across edges need
@@ -381,6 +381,8 @@ def _refresh_and_write(plan: refresh.Plan, inputs: Inputs, name: str, staging: P
         staging, run_id=run_id, corpus=name, config=config, files=files, infos=infos, hashes=inputs.hashes,
         file_stats=file_stats, vocab=vocab, min_freq=ngram.min_freq, buckets=buckets, partitions=len(partitions),
         timings=timings, reused_partitions=sum(reused),
+        sections={"incremental": {"from_run_id": base_run_id, "partitions_added": len(plan.added),
+                                  "partitions_removed": len(plan.removed), "partitions_reread": len(plan.extra)}},
     )
     refresh.write_record(staging, partitions, keys, uris, {n: cut_words for n in orders}, buckets)
     timings["write"] = time.perf_counter() - t
