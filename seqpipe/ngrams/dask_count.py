@@ -243,12 +243,11 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         for b in range(n_buckets):
             parts = [client.submit(operator.getitem, r, (n, b), key=f"pick-{run_id}-{i}-{n}-{b}")
                      for i, r in enumerate(remapped)]
-            merged.append(client.submit(merge.merge_bucket, n, b, [*parts, crossing_parts[b]], alpha,
-                                        str(folder / f"part-{b:05d}.parquet"), key=f"merge-{run_id}-{n}-{b}",
-                                        retries=1))
+            merged.append(client.submit(merge.merge_bucket, n, b, [*parts, crossing_parts[b]], alpha, str(folder),
+                                        key=f"merge-{run_id}-{n}-{b}", retries=1))
     for done, _ in enumerate(as_completed(client, merged), start=1):
         progress("merge and write", done, len(merged))
-    buckets = _gather(client, merged, explain)
+    buckets = [f for written in _gather(client, merged, explain) for f in written]
     del remapped
     timings["merge"] = time.perf_counter() - t
     sections: dict[str, Any] = {}
@@ -343,7 +342,7 @@ def _refresh_and_write(plan: refresh.Plan, inputs: Inputs, name: str, staging: P
     old_full |= {plan.unchanged[i]: previous(plan.unchanged[i]) for i in plan.extra}
 
     cuts = refresh.cuts_from_tokens(alpha, cut_words)
-    index = pd.Index(alpha)
+    index = pd.Index(alpha, dtype=object)
     new_rows = [client.submit(merge.remap_partition, client.submit(operator.itemgetter(0), c, key=f"counts-{run_id}-{i}"),
                               index.get_indexer(summaries[i].uniques).astype(np.int32), cuts, key=f"remap-{run_id}-{i}")
                 for i, c in full.items()]
@@ -353,7 +352,8 @@ def _refresh_and_write(plan: refresh.Plan, inputs: Inputs, name: str, staging: P
         return [client.submit(operator.getitem, r, (n, b), key=f"pick-{side}-{run_id}-x{k}-{n}-{b}")
                 for k, r in enumerate(rows)]
 
-    alpha_f = alpha if isinstance(client, InlineClient) else client.submit(_same, alpha, key=f"alpha-{run_id}")
+    # the token lookup as a task's result, not scattered: see the full merge above
+    lookup_f = index if isinstance(client, InlineClient) else client.submit(_same, index, key=f"alpha-{run_id}")
     merged = []
     for n in orders:
         folder = staging / "ngrams" / f"n={n}"
@@ -362,12 +362,12 @@ def _refresh_and_write(plan: refresh.Plan, inputs: Inputs, name: str, staging: P
         for b in range(n_buckets):
             merged.append(client.submit(
                 delta_merge.refresh_bucket, n, b, [*pick(old_rows, "old", n, b), old_cross_b[b]],
-                [*pick(new_rows, "new", n, b), new_cross_b[b]], plan.record.buckets[n][b], alpha_f,
-                str(folder / f"part-{b:05d}.parquet"), key=f"merge-{run_id}-{n}-{b}", retries=1))
+                [*pick(new_rows, "new", n, b), new_cross_b[b]], plan.record.buckets[n][b], lookup_f, str(folder),
+                key=f"merge-{run_id}-{n}-{b}", retries=1))
     for done, _ in enumerate(as_completed(client, merged), start=1):
         progress("merge and write", done, len(merged))
     try:
-        buckets = _gather(client, merged, explain)
+        buckets = [f for written in _gather(client, merged, explain) for f in written]
     except delta_merge.DeltaMismatch:
         return None
     timings["merge"] = time.perf_counter() - t

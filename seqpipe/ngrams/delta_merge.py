@@ -9,17 +9,19 @@ with that id space, are already sorted and the delta is merged in by binary sear
 
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from seqpipe.ngrams.keys import fits_int64, group_rows, pack
-from seqpipe.ngrams.merge import BucketResult, Rows, write_bucket
+from seqpipe.ngrams.merge import TOP_K, BucketResult, Rows, write_file
 from seqpipe.ngrams.schema import WORD_COLUMNS
 
 Grouped = tuple[list[np.ndarray], np.ndarray, np.ndarray]  # sorted unique id columns, match_count, doc_count
@@ -27,13 +29,6 @@ Grouped = tuple[list[np.ndarray], np.ndarray, np.ndarray]  # sorted unique id co
 
 class DeltaMismatch(RuntimeError):
     """The previous snapshot and the cached counts disagree: the refresh must recount in full."""
-
-
-def _grouped(order: int, parts: list[Rows], radix: int) -> Grouped:
-    cols = [np.concatenate([p[0][i] for p in parts]).astype(np.int32) for i in range(order)]
-    counts = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    files = np.concatenate([p[2] for p in parts]).astype(np.int64)
-    return group_rows(cols, counts, files, radix)
 
 
 def _sum_sorted(cols: list[np.ndarray], values: list[np.ndarray], radix: int) -> Grouped:
@@ -51,12 +46,18 @@ def _sum_sorted(cols: list[np.ndarray], values: list[np.ndarray], radix: int) ->
 
 
 def signed_delta(order: int, old: list[Rows], new: list[Rows], radix: int) -> Grouped:
-    """Per n-gram (new - old) match_count and doc_count, sorted; n-grams whose counts did not move are dropped."""
-    o_cols, o_match, o_docs = _grouped(order, old, radix)
-    n_cols, n_match, n_docs = _grouped(order, new, radix)
-    cols = [np.concatenate([a, b]) for a, b in zip(o_cols, n_cols)]
-    cols, match, docs = _sum_sorted(cols, [np.concatenate([-o_match, n_match]), np.concatenate([-o_docs, n_docs])],
-                                    radix)
+    """Per n-gram (new - old) match_count and doc_count, sorted; n-grams whose counts did not move are dropped.
+
+    One sort of both sides: the old side's documents are renumbered after the new side's and weigh -1.
+    """
+    sides = [*old, *new]
+    offset = 1 + max((int(p[2].max()) for p in new if len(p[2])), default=0)
+    cols = [np.concatenate([p[0][i] for p in sides]).astype(np.int32) for i in range(order)]
+    counts = np.concatenate([*(-p[1] for p in old), *(p[1] for p in new)]).astype(np.int64)
+    files = np.concatenate([*(p[2].astype(np.int64) + offset for p in old), *(p[2] for p in new)]).astype(np.int64)
+    weights = np.ones(offset + 1 + max((int(p[2].max()) for p in old if len(p[2])), default=0), np.int64)
+    weights[offset:] = -1
+    cols, match, docs = group_rows(cols, counts, files, radix, weights)
     moved = (match != 0) | (docs != 0)
     return [c[moved] for c in cols], match[moved], docs[moved]
 
@@ -87,8 +88,8 @@ def apply_delta(previous: Grouped, delta: Grouped, radix: int) -> Grouped:
     return [c[keep] for c in cols], match[keep], docs[keep]
 
 
-def read_bucket(path: str, order: int, alpha_tokens: pa.Array) -> Grouped:
-    """A snapshot's bucket file as ids of `alpha_tokens` (sorted strings): the rows keep their sorted order."""
+def read_bucket(path: str, order: int, lookup: pd.Index) -> Grouped:
+    """A snapshot's file as ids of `lookup` (the sorted tokens): the rows keep their sorted order."""
     table = pq.read_table(path, read_dictionary=list(WORD_COLUMNS[:order])).unify_dictionaries()
     cols = []
     for name in WORD_COLUMNS[:order]:
@@ -96,26 +97,55 @@ def read_bucket(path: str, order: int, alpha_tokens: pa.Array) -> Grouped:
         if not chunks:
             cols.append(np.empty(0, np.int32))
             continue
-        ids = pc.index_in(chunks[0].dictionary, value_set=alpha_tokens)
-        if ids.null_count:
+        ids = lookup.get_indexer(chunks[0].dictionary.to_numpy(zero_copy_only=False)).astype(np.int32)
+        if (ids < 0).any():
             raise DeltaMismatch(f"{path}: holds a token that no partition, old or new, has")
-        ids = ids.to_numpy(zero_copy_only=False).astype(np.int32)
         cols.append(np.concatenate([ids[c.indices.to_numpy(zero_copy_only=False)] for c in chunks]))
     counts = [table.column(c).to_numpy().astype(np.int64) for c in ("match_count", "doc_count")]
     return cols, counts[0], counts[1]
 
 
-def refresh_bucket(order: int, bucket: int, old: list[Rows], new: list[Rows], previous: BucketResult,
-                   alpha_tokens: np.ndarray, path: str, top_k: int = 100) -> BucketResult:
-    """One bucket of a refreshed snapshot: the previous file linked when nothing moved, else merged and written."""
+def route(cols: list[np.ndarray], files: list[BucketResult], alpha_tokens: np.ndarray, radix: int) -> np.ndarray:
+    """The previous file each (sorted) delta row falls in: the last file whose first n-gram is not after it."""
+    starts = [(i, f.first) for i, f in enumerate(files) if f.first is not None]  # an emptied file takes no rows
+    if len(cols[0]) == 0 or not starts:
+        return np.zeros(len(cols[0]), np.int64)
+    firsts = [np.searchsorted(alpha_tokens, np.array([f[k] for _, f in starts], dtype=object)) for k in range(len(cols))]
+    if any((ids >= len(alpha_tokens)).any() or list(alpha_tokens[ids]) != [f[k] for _, f in starts]
+           for k, ids in enumerate(firsts)):
+        raise DeltaMismatch("a previous file starts with a token that no partition, old or new, has")
+    if fits_int64(radix, len(cols)):
+        at = np.searchsorted(pack(firsts, radix), pack(cols, radix), side="right") - 1
+    else:  # keys too long to pack: compare id tuples
+        bounds = list(zip(*(f.tolist() for f in firsts)))
+        at = np.array([bisect.bisect_right(bounds, row) - 1 for row in zip(*(c.tolist() for c in cols))], np.int64)
+    return np.array([i for i, _ in starts], np.int64)[np.maximum(at, 0)]
+
+
+def refresh_bucket(order: int, bucket: int, old: list[Rows], new: list[Rows], previous: list[BucketResult],
+                   lookup: pd.Index, folder: str, top_k: int = TOP_K) -> list[BucketResult]:
+    """One bucket of a refreshed snapshot: each previous file linked when no change falls in it, else merged.
+
+    `lookup` holds the sorted tokens of the id space; one object shared by the tasks of a worker, so its
+    hash table is built once there.
+    """
+    alpha_tokens = lookup.to_numpy()
     radix = max(len(alpha_tokens), 1)
-    delta = signed_delta(order, old, new, radix)
-    if len(delta[1]) == 0:
-        try:  # snapshots are never modified once published: sharing the file is safe
-            os.link(previous.path, path)
-        except OSError:
-            shutil.copyfile(previous.path, path)
-        return replace(previous, path=path)
-    alpha = pa.array(alpha_tokens, type=pa.string())
-    cols, match, docs = apply_delta(read_bucket(previous.path, order, alpha), delta, radix)
-    return write_bucket(order, bucket, cols, match, docs, alpha_tokens, path, top_k)
+    d_cols, d_match, d_docs = signed_delta(order, old, new, radix)
+    owner = route(d_cols, previous, alpha_tokens, radix)
+    dictionary = pa.array(alpha_tokens, type=pa.string()) if len(d_match) else None
+    out = []
+    for i, file in enumerate(previous):
+        path = f"{folder}/{Path(file.path).name}"
+        mine = owner == i
+        if not mine.any():
+            try:  # snapshots are never modified once published: sharing the file is safe
+                os.link(file.path, path)
+            except OSError:
+                shutil.copyfile(file.path, path)
+            out.append(replace(file, path=path))
+            continue
+        delta = ([c[mine] for c in d_cols], d_match[mine], d_docs[mine])
+        cols, match, docs = apply_delta(read_bucket(file.path, order, lookup), delta, radix)
+        out.append(write_file(order, bucket, cols, match, docs, dictionary, path, top_k))
+    return out

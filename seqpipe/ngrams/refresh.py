@@ -1,7 +1,7 @@
 """What an incremental refresh needs from the previous snapshot, and which partitions it must reread.
 
 Every snapshot carries `_refresh.json`: its partitions in order (cache key, files, whether the first
-piece continues a file), the w1 cut of each bucket as a token, and each bucket's figures. A refresh
+piece continues a file), the w1 cut of each bucket as a token, and each Parquet file's first n-gram and figures. A refresh
 matches this run's partitions to those: unchanged ones are reused as they are; the previous run's
 counts of removed partitions come back from the partition cache (pruned only after a publish).
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from seqpipe import SCHEMA_VERSION
 from seqpipe.corpus.partition import Partition
-from seqpipe.io import write_json
+from seqpipe.io import atomic_write_text, versioned
 from seqpipe.ngrams.count import PartitionSummary
 from seqpipe.ngrams.merge import BucketResult, Rows
 
@@ -37,7 +37,7 @@ class Record:
     files: list[str]  # URI of each file index of that run
     partitions: list[dict[str, Any]]  # {"key", "files": [file index], "continues": bool}, in corpus order
     cuts: dict[int, list[str | None]]  # per order: first w1 token of buckets 1.. (None: past the last token)
-    buckets: dict[int, list[BucketResult]]  # per order, by bucket, paths absolute
+    buckets: dict[int, list[list[BucketResult]]]  # per order, by bucket: its files in order, paths absolute
 
 
 @dataclass
@@ -63,18 +63,20 @@ def cuts_from_tokens(alpha_tokens: np.ndarray, tokens: list[str | None]) -> np.n
 
 
 def write_record(snapshot: Path, partitions: list[Partition], keys: list[str], uris: list[str],
-                 cuts: dict[int, list[str | None]], buckets: list[BucketResult]) -> None:
+                 cuts: dict[int, list[str | None]], files: list[BucketResult]) -> None:
     """Write `_refresh.json` into a (staging) snapshot folder."""
-    write_json(snapshot / RECORD, {
+    payload = versioned({
         "files": uris,
         "partitions": [{"key": k, "files": list(dict.fromkeys(piece.file_index for piece in p.pieces)),
                         "continues": p.pieces[0].continues_file} for p, k in zip(partitions, keys)],
-        "orders": {str(n): {"cuts": c, "buckets": [
-            {"bucket": b.bucket, "path": Path(b.path).relative_to(snapshot).as_posix(), "rows": b.rows, "mass": b.mass,
-             "count_of_counts": sorted(b.count_of_counts.items()), "top": [[list(g), c] for g, c in b.top]}
-            for b in sorted((b for b in buckets if b.order == n), key=lambda b: b.bucket)]}
+        "orders": {str(n): {"cuts": c, "files": [
+            {"bucket": f.bucket, "path": Path(f.path).relative_to(snapshot).as_posix(), "rows": f.rows, "mass": f.mass,
+             "first": f.first, "count_of_counts": [list(f.count_of_counts), list(f.count_of_counts.values())],
+             "top": [[list(g), c] for g, c in f.top]}
+            for f in sorted((f for f in files if f.order == n), key=lambda f: f.path)]}
             for n, c in cuts.items()},
-    }, kind=KIND)
+    }, KIND)
+    atomic_write_text(snapshot / RECORD, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
 
 
 def read_record(snapshot: Path) -> Record | None:
@@ -83,14 +85,17 @@ def read_record(snapshot: Path) -> Record | None:
         raw = json.loads((snapshot / RECORD).read_text(encoding="utf-8"))
         if raw.get("kind") != KIND or raw.get("schema_version") != SCHEMA_VERSION:
             return None
-        buckets = {int(n): [BucketResult(int(n), b["bucket"], str(snapshot / b["path"]), b["rows"], b["mass"],
-                                         {int(v): int(t) for v, t in b["count_of_counts"]},
-                                         [(tuple(g), int(c)) for g, c in b["top"]]) for b in o["buckets"]]
-                   for n, o in raw["orders"].items()}
         cuts = {int(n): o["cuts"] for n, o in raw["orders"].items()}
-    except (OSError, ValueError, KeyError, TypeError):
+        buckets: dict[int, list[list[BucketResult]]] = {n: [[] for _ in range(len(c) + 1)] for n, c in cuts.items()}
+        for n, o in raw["orders"].items():
+            for f in o["files"]:
+                buckets[int(n)][f["bucket"]].append(BucketResult(
+                    int(n), f["bucket"], str(snapshot / f["path"]), f["rows"], f["mass"],
+                    dict(zip(*f["count_of_counts"])), [(tuple(g), int(c)) for g, c in f["top"]],
+                    None if f["first"] is None else tuple(f["first"])))
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
-    if any(len(buckets[n]) != len(cuts[n]) + 1 or not all(Path(b.path).is_file() for b in buckets[n]) for n in cuts):
+    if not all(files and all(Path(f.path).is_file() for f in files) for b in buckets.values() for files in b):
         return None
     return Record(raw["files"], raw["partitions"], cuts, buckets)
 

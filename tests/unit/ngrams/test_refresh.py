@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unit.ngrams.helpers import run_count, snapshot_counters
 
-from seqpipe.ngrams import store
+from seqpipe.ngrams import merge, store
 
 
 def assert_same_snapshot(refreshed, full, orders=(1, 2, 3)) -> None:
@@ -36,7 +36,7 @@ def _books(folder, texts):
 def test_refresh_equals_full_recount(tmp_path, boundary):
     corpus = tmp_path / "books"
     _books(corpus, {f"{i}.txt": f"book {i} starts here\nthe same words again {i % 3}\n" * (20 + i) for i in range(6)})
-    opts = dict(tokens="word", normalize="unicode", boundary=boundary, blocksize=300, orders=(1, 2, 3))
+    opts = {"tokens": "word", "normalize": "unicode", "boundary": boundary, "blocksize": 300, "orders": (1, 2, 3)}
     first = run_count([corpus], tmp_path / "out", name="books", **opts)
     assert first.reused_partitions == 0 and first.counted_partitions > 6
 
@@ -93,8 +93,46 @@ def test_a_bucket_without_changes_is_shared_not_rewritten(tmp_path):
     assert refreshed.incremental
     for n in (1, 2, 3):
         old, new = (s / "ngrams" / f"n={n}" for s in (first.snapshot, refreshed.snapshot))
-        assert os.path.samefile(old / "part-00000.parquet", new / "part-00000.parquet")  # the a* bucket: shared
-        assert not os.path.samefile(old / "part-00001.parquet", new / "part-00001.parquet")  # the z* bucket: merged
+        shared = {f.name: os.path.samefile(f, old / f.name) for f in new.glob("*.parquet")}
+        assert sorted(shared) == sorted(f.name for f in old.glob("*.parquet"))
+        assert shared == {name: name.startswith("part-00000-") for name in shared}  # a*: shared, z*: merged
+    assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="c", reuse_counts=False, **opts))
+
+
+def test_only_the_files_a_change_falls_in_are_rewritten(tmp_path, monkeypatch):
+    """Buckets written as many small files: a change near the start of the alphabet leaves the rest shared."""
+    monkeypatch.setattr(merge, "FILE_ROWS", 3)
+    corpus = tmp_path / "c"
+    words = [f"{a}{b}" for a in "bcdefg" for b in "xyz"]
+    _books(corpus, {"1.txt": " ".join(words) + "\n", "2.txt": " ".join(reversed(words)) + "\n", "3.txt": "gz bx\n"})
+    opts = {"blocksize": 16, "buckets": 2, "boundary": "line"}
+    first = run_count([corpus], tmp_path / "out", name="c", **opts)
+    (corpus / "3.txt").write_text("aa bx by\n", encoding="utf-8")  # "gz bx" goes, "aa bx by" comes: a new first word
+    refreshed = run_count([corpus], tmp_path / "out", name="c", **opts)
+    assert refreshed.incremental
+    for n in (1, 2, 3):
+        old, new = (s / "ngrams" / f"n={n}" for s in (first.snapshot, refreshed.snapshot))
+        files = sorted(new.glob("*.parquet"))
+        assert len(files) > 3
+        shared = [f.name for f in files if os.path.samefile(f, old / f.name)]
+        assert 0 < len(shared) < len(files), n
+    assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="c", reuse_counts=False, **opts))
+
+
+def test_an_unchanged_file_whose_crossing_ngrams_change_keeps_exact_doc_counts(tmp_path):
+    """flat: `y z` is in a.txt twice, once inside and once across into b.txt; b.txt's edit takes one away.
+
+    a.txt's partition did not change, yet its doc_count for `y z` is only right if its rows are read too.
+    """
+    corpus = tmp_path / "c"
+    _books(corpus, {"a.txt": "y z x y\n", "b.txt": "z w\n", "c.txt": "v v\n"})
+    opts = {"blocksize": 8, "boundary": "flat", "orders": (1, 2, 3)}
+    run_count([corpus], tmp_path / "out", name="c", **opts)
+    (corpus / "b.txt").write_text("q w\n", encoding="utf-8")
+    refreshed = run_count([corpus], tmp_path / "out", name="c", **opts)
+    assert refreshed.incremental and store.read_manifest(refreshed.snapshot)["incremental"]["partitions_reread"] == 1
+    match, docs = snapshot_counters(refreshed.snapshot, 2)
+    assert match[("y", "z")] == 1 and docs[("y", "z")] == 1 and docs[("y", "q")] == 1
     assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="c", reuse_counts=False, **opts))
 
 
