@@ -8,6 +8,12 @@
 Counts never depend on how the corpus was cut: n-grams crossing partition edges are counted once,
 on the client, from each partition's first and last max_order-1 tokens. A refresh reuses the cached
 counts of every partition whose bytes did not change, and does nothing when no input changed.
+
+A refresh of a snapshot counted the same way takes the incremental path (`_refresh_and_write`):
+
+    summaries  <- cached summary (unchanged) | count_partition (added) | cached counts (removed, previous run)
+    delta      <- remap(added) - remap(removed), both in one id space that also holds removed tokens
+    files      <- refresh_bucket(order, bucket)  per previous file: hard link, or merge its delta and write
 """
 
 from __future__ import annotations
