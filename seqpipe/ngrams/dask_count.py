@@ -27,16 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from seqpipe.config import CorpusConfig, NgramConfig, Settings, TextConfig
 from seqpipe.corpus.errors import CorpusError
 from seqpipe.corpus.partition import Partition, count_partitions, plan_partitions
 from seqpipe.corpus.reader import FileInfo, content_hash, sniff
 from seqpipe.corpus.sources import InputFile, corpus_name, expand_sources
 from seqpipe.io import new_run_id
-from seqpipe.ngrams import delta_merge, lm_split, merge, partition_cache, refresh, store
+from seqpipe.ngrams import lm_split, merge, partition_cache, refresh, store
 from seqpipe.ngrams.count import FileStats, PartitionCounts, PartitionSummary, count_partition
 from seqpipe.ngrams.manifest import write_snapshot_files
 from seqpipe.parallel import InlineClient, as_completed, cap_workers, usable_cpus
@@ -99,7 +96,7 @@ def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None,
     return Inputs(files, infos, hashes)
 
 
-def _counted(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
+def counted_partition(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
              orders: tuple[int, ...], cache_file: str | None,
              max_line_bytes: int, with_lines: bool = False) -> tuple[PartitionCounts, bool]:
     """Counts of one partition from the cache when there, else counted (and cached); (counts, reused)."""
@@ -210,29 +207,32 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         plan = refresh.plan(record, partitions, keys, [f.uri for f in files])
         # merging pays off while the recounted part is small; past half the corpus a full merge is cheaper
         if plan.unchanged and len(plan.added) + len(plan.removed) <= len(partitions):
-            done = _refresh_and_write(plan, inputs, name, staging, run_id, config, text, ngram, client, progress,
-                                      timings, max_line_bytes, partitions, keys, cache_dir, base.name)
+            from seqpipe.ngrams import incremental  # it builds on this module's tasks: imported when needed
+
+            done = incremental.refresh_and_write(plan, inputs, name, staging, run_id, config, text, ngram, client,
+                                                 progress, timings, max_line_bytes, partitions, keys, cache_dir,
+                                                 base.name)
             if done is not None:
                 return done, keys
             shutil.rmtree(staging / "ngrams", ignore_errors=True)  # the previous snapshot disagreed: count in full
     t = time.perf_counter()
     counted = [
-        client.submit(_counted, p, files, infos, text, ngram.orders,
+        client.submit(counted_partition, p, files, infos, text, ngram.orders,
                       str(cache_dir / f"{k}.npz") if ngram.reuse_counts else None, max_line_bytes, with_lines,
                       retries=1, key=f"count-{run_id}-{p.index}")
         for p, k in zip(partitions, keys)
     ]
     counts = [client.submit(operator.itemgetter(0), c, key=f"counts-{run_id}-{i}") for i, c in enumerate(counted)]
-    heads = [client.submit(_summary_and_reuse, c, key=f"summary-{run_id}-{i}") for i, c in enumerate(counted)]
+    heads = [client.submit(summary_and_reuse, c, key=f"summary-{run_id}-{i}") for i, c in enumerate(counted)]
     for done, _ in enumerate(as_completed(client, heads), start=1):
         progress("count partitions", done, len(partitions))
-    explain = _task_names(run_id, partitions, files)
-    summaries, reused = zip(*_gather(client, heads, explain)) if heads else ((), ())
+    explain = task_names(run_id, partitions, files)
+    summaries, reused = zip(*gather(client, heads, explain)) if heads else ((), ())
     timings["count"] = time.perf_counter() - t
 
     t = time.perf_counter()
     vocab = merge.build_global_vocab(list(summaries))
-    n_buckets = _n_buckets(list(summaries), name, text, ngram)
+    n_buckets = n_buckets_for(list(summaries), name, text, ngram)
     cuts = merge.bucket_cuts(vocab, n_buckets)
     crossing = merge.cross_partition_rows(list(summaries), vocab, ngram.orders, text.boundary)
     remapped = [client.submit(merge.remap_partition, c, m, cuts, key=f"remap-{run_id}-{i}")
@@ -240,7 +240,7 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     # every merge task needs the id -> token table. A task that returns it, not scatter(): scattered data
     # lost with its workers cannot be recomputed, and the run would fail instead of surviving the loss.
     alpha = vocab.alpha_tokens if isinstance(client, InlineClient) else client.submit(
-        _same, vocab.alpha_tokens, key=f"alpha-{run_id}")
+        same, vocab.alpha_tokens, key=f"alpha-{run_id}")
     merged = []
     for n in ngram.orders:
         folder = staging / "ngrams" / f"n={n}"
@@ -253,7 +253,7 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
                                         key=f"merge-{run_id}-{n}-{b}", retries=1))
     for done, _ in enumerate(as_completed(client, merged), start=1):
         progress("merge and write", done, len(merged))
-    buckets = [f for written in _gather(client, merged, explain) for f in written]
+    buckets = [f for written in gather(client, merged, explain) for f in written]
     del remapped
     timings["merge"] = time.perf_counter() - t
     sections: dict[str, Any] = {}
@@ -261,11 +261,24 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         t = time.perf_counter()
         sections = lm_split.write_split_outputs(
             client, counts, list(summaries), vocab, ngram.split, ngram.lm_boundary, ngram.lm_order or max(ngram.orders),
-            n_buckets, staging, run_id, progress, lambda futures: _gather(client, futures, explain))
+            n_buckets, staging, run_id, progress, lambda futures: gather(client, futures, explain))
         timings["split"] = time.perf_counter() - t
     del counted, counts  # release worker memory before the rest
 
+    cut_words = refresh.cut_tokens(vocab.alpha_tokens, cuts)
+    result = finish_snapshot(staging, run_id, name, config, inputs, ngram, partitions, keys, list(summaries),
+                             list(reused), vocab, buckets, cut_words, timings, sections)
+    return result, keys
+
+
+def finish_snapshot(staging: Path, run_id: str, name: str, config: dict[str, Any], inputs: Inputs, ngram: NgramConfig,
+                    partitions: list[Partition], keys: list[str], summaries: list[PartitionSummary],
+                    reused: list[bool], vocab: merge.GlobalVocab, buckets: list[merge.BucketResult],
+                    cut_words: list[str | None], timings: dict[str, float], sections: dict[str, Any] | None = None,
+                    incremental: bool = False) -> CountResult:
+    """Write vocab, Zipf plot, manifest and refresh record into the staging folder; the run's result."""
     t = time.perf_counter()
+    files, infos = inputs.files, inputs.infos
     file_stats: dict[int, FileStats] = {}
     for s in summaries:
         for index, fs in s.file_stats.items():
@@ -275,16 +288,15 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         file_stats=file_stats, vocab=vocab, min_freq=ngram.min_freq, buckets=buckets, partitions=len(partitions),
         timings=timings, reused_partitions=sum(reused), sections=sections,
     )
-    cut_words = refresh.cut_tokens(vocab.alpha_tokens, cuts)
     refresh.write_record(staging, partitions, keys, [f.uri for f in files], {n: cut_words for n in ngram.orders},
                          buckets)
     timings["write"] = time.perf_counter() - t
     skipped = [{"uri": f.uri, "reason": i.skip_reason} for f, i in zip(files, infos) if i.skip_reason]
-    return CountResult(staging, run_id, name, totals, vocab.size, skipped, timings,
-                       reused_partitions=sum(reused), counted_partitions=len(partitions) - sum(reused)), keys
+    return CountResult(staging, run_id, name, totals, vocab.size, skipped, timings, reused_partitions=sum(reused),
+                       counted_partitions=len(partitions) - sum(reused), incremental=incremental)
 
 
-def _n_buckets(summaries: list[PartitionSummary], name: str, text: TextConfig, ngram: NgramConfig) -> int:
+def n_buckets_for(summaries: list[PartitionSummary], name: str, text: TextConfig, ngram: NgramConfig) -> int:
     """How many w1 ranges the merge uses; a corpus without tokens fails here."""
     total_tokens = int(sum(s.n_tokens for s in summaries))
     if total_tokens == 0:
@@ -292,134 +304,17 @@ def _n_buckets(summaries: list[PartitionSummary], name: str, text: TextConfig, n
     return ngram.buckets or max(1, min(2 * max(ngram.workers, 1), math.ceil(total_tokens / TOKENS_PER_BUCKET)))
 
 
-def _refresh_and_write(plan: refresh.Plan, inputs: Inputs, name: str, staging: Path, run_id: str,
-                       config: dict[str, Any], text: TextConfig, ngram: NgramConfig, client: Any, progress: Progress,
-                       timings: dict[str, float], max_line_bytes: int, partitions: list[Partition], keys: list[str],
-                       cache_dir: Path, base_run_id: str) -> CountResult | None:
-    """The incremental path: previous snapshot + (new - old) counts of the changed partitions, per bucket.
-
-    Unchanged partitions only send their summary (the vocabulary and the n-grams across edges need
-    it); their n-gram rows are never read. None when the previous run's counts are not all in the
-    cache or do not fit the previous snapshot: the caller then counts in full.
-    """
-    files, infos, orders = inputs.files, inputs.infos, ngram.orders
-    uris = [f.uri for f in files]
-    entries = plan.record.partitions
-
-    def count(i: int) -> Any:
-        return client.submit(_counted, partitions[i], files, infos, text, orders, str(cache_dir / f"{keys[i]}.npz"),
-                             max_line_bytes, retries=1, key=f"count-{run_id}-{i}")
-
-    def previous(j: int) -> Any:
-        e = entries[j]
-        return client.submit(partition_cache.load_entry, str(cache_dir / f"{e['key']}.npz"), j, e["files"],
-                             e["continues"], key=f"previous-{run_id}-p{j}")
-
-    t = time.perf_counter()
-    full = {i: count(i) for i in plan.added}
-    heads = {i: client.submit(_summary_and_reuse, c, key=f"summary-{run_id}-{i}") for i, c in full.items()}
-    heads |= {i: client.submit(_cached_summary, partitions[i], files, infos, text, orders,
-                               str(cache_dir / f"{keys[i]}.npz"), max_line_bytes, retries=1,
-                               key=f"summary-{run_id}-{i}") for i in plan.unchanged}
-    old_full = {j: previous(j) for j in plan.removed}
-    old_heads = [client.submit(_summary_of, old_full[j], key=f"previous-summary-{run_id}-p{j}") for j in plan.removed]
-    ordered = [heads[i] for i in range(len(partitions))]
-    for done, _ in enumerate(as_completed(client, ordered), start=1):
-        progress("count partitions", done, len(partitions))
-    explain = _task_names(run_id, partitions, files)
-    summaries, reused = (list(x) for x in zip(*_gather(client, ordered, explain)))
-    removed = dict(zip(plan.removed, _gather(client, old_heads, explain)))
-    timings["count"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    vocab = merge.build_global_vocab(summaries)
-    n_buckets = _n_buckets(summaries, name, text, ngram)
-    cut_words = plan.record.cuts[orders[0]]
-    if any(s is None for s in removed.values()) or any(
-            plan.record.cuts[n] != cut_words or len(cut_words) + 1 != n_buckets for n in orders):
-        return None  # a previous count left the cache, or the bucket layout would change: count in full
-    alpha = refresh.union_tokens(vocab.alpha_tokens, list(removed.values()))
-    space = merge.GlobalVocab(alpha, vocab.by_frequency, [])
-    old_summaries = refresh.old_summaries(plan, summaries, removed, uris)
-    old_cross = merge.cross_partition_rows(old_summaries, space, orders, text.boundary)
-    new_cross = merge.cross_partition_rows(summaries, space, orders, text.boundary)
-    refresh.add_extra(plan, partitions, uris, refresh.touched_files(plan, partitions, uris, old_cross, new_cross))
-    full |= {i: count(i) for i in plan.extra}
-    old_full |= {plan.unchanged[i]: previous(plan.unchanged[i]) for i in plan.extra}
-
-    cuts = refresh.cuts_from_tokens(alpha, cut_words)
-    index = pd.Index(alpha, dtype=object)
-    new_rows = [client.submit(merge.remap_partition, client.submit(operator.itemgetter(0), c, key=f"counts-{run_id}-{i}"),
-                              index.get_indexer(summaries[i].uniques).astype(np.int32), cuts, key=f"remap-{run_id}-{i}")
-                for i, c in full.items()]
-    old_rows = [client.submit(merge.remap_partition, c, index.get_indexer(old_summaries[j].uniques).astype(np.int32), cuts,
-                              key=f"previous-remap-{run_id}-p{j}") for j, c in old_full.items()]
-    def pick(rows: list[Any], side: str, n: int, b: int) -> list[Any]:
-        return [client.submit(operator.getitem, r, (n, b), key=f"pick-{side}-{run_id}-x{k}-{n}-{b}")
-                for k, r in enumerate(rows)]
-
-    # the token lookup as a task's result, not scattered: see the full merge above
-    lookup_f = index if isinstance(client, InlineClient) else client.submit(_same, index, key=f"alpha-{run_id}")
-    merged = []
-    for n in orders:
-        folder = staging / "ngrams" / f"n={n}"
-        folder.mkdir(parents=True)
-        old_cross_b, new_cross_b = merge.split_rows(old_cross[n], cuts), merge.split_rows(new_cross[n], cuts)
-        for b in range(n_buckets):
-            merged.append(client.submit(
-                delta_merge.refresh_bucket, n, b, [*pick(old_rows, "old", n, b), old_cross_b[b]],
-                [*pick(new_rows, "new", n, b), new_cross_b[b]], plan.record.buckets[n][b], lookup_f, str(folder),
-                key=f"merge-{run_id}-{n}-{b}", retries=1))
-    for done, _ in enumerate(as_completed(client, merged), start=1):
-        progress("merge and write", done, len(merged))
-    try:
-        buckets = [f for written in _gather(client, merged, explain) for f in written]
-    except delta_merge.DeltaMismatch:
-        return None
-    timings["merge"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    file_stats: dict[int, FileStats] = {}
-    for s in summaries:
-        for i, fs in s.file_stats.items():
-            file_stats.setdefault(i, FileStats()).add(fs)
-    totals = write_snapshot_files(
-        staging, run_id=run_id, corpus=name, config=config, files=files, infos=infos, hashes=inputs.hashes,
-        file_stats=file_stats, vocab=vocab, min_freq=ngram.min_freq, buckets=buckets, partitions=len(partitions),
-        timings=timings, reused_partitions=sum(reused),
-        sections={"incremental": {"from_run_id": base_run_id, "partitions_added": len(plan.added),
-                                  "partitions_removed": len(plan.removed), "partitions_reread": len(plan.extra)}},
-    )
-    refresh.write_record(staging, partitions, keys, uris, {n: cut_words for n in orders}, buckets)
-    timings["write"] = time.perf_counter() - t
-    skipped = [{"uri": f.uri, "reason": i.skip_reason} for f, i in zip(files, infos) if i.skip_reason]
-    return CountResult(staging, run_id, name, totals, vocab.size, skipped, timings, reused_partitions=sum(reused),
-                       counted_partitions=len(partitions) - sum(reused), incremental=True)
-
-
-def _cached_summary(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
-                    orders: tuple[int, ...], cache_file: str, max_line_bytes: int) -> tuple[PartitionSummary, bool]:
-    """An unchanged partition's summary, read alone from its cache entry (counted again if the entry is gone)."""
-    summary = partition_cache.load_summary(Path(cache_file), partition)
-    if summary is not None:
-        return summary, True
-    counts, _ = _counted(partition, files, infos, text, orders, cache_file, max_line_bytes)
-    return counts.summary, False
-
-
-def _summary_of(counts: PartitionCounts | None) -> PartitionSummary | None:
-    return None if counts is None else counts.summary
-
-
-def _same(value: Any) -> Any:
+def same(value: Any) -> Any:
+    """The value itself, as a task: data every task needs, recomputable if its worker is lost."""
     return value
 
 
-def _summary_and_reuse(counted: tuple[PartitionCounts, bool]):
+def summary_and_reuse(counted: tuple[PartitionCounts, bool]) -> tuple[PartitionSummary, bool]:
+    """A counted partition's summary and whether it came from the cache (what the client gathers)."""
     return counted[0].summary, counted[1]
 
 
-def _task_names(run_id: str, partitions: list[Partition], files: list[InputFile]) -> Callable[[str], str]:
+def task_names(run_id: str, partitions: list[Partition], files: list[InputFile]) -> Callable[[str], str]:
     """Turn a task key of this run into words: which partition (and its files) or which merge."""
 
     def explain(key: str) -> str:
@@ -435,7 +330,7 @@ def _task_names(run_id: str, partitions: list[Partition], files: list[InputFile]
     return explain
 
 
-def _gather(client: Any, futures: list[Any], explain: Callable[[str], str]) -> list[Any]:
+def gather(client: Any, futures: list[Any], explain: Callable[[str], str]) -> list[Any]:
     """`client.gather`, where a task that killed every worker it ran on becomes a one-line CorpusError."""
     try:
         return client.gather(futures)

@@ -110,7 +110,8 @@ def route(cols: list[np.ndarray], files: list[BucketResult], alpha_tokens: np.nd
     starts = [(i, f.first) for i, f in enumerate(files) if f.first is not None]  # an emptied file takes no rows
     if len(cols[0]) == 0 or not starts:
         return np.zeros(len(cols[0]), np.int64)
-    firsts = [np.searchsorted(alpha_tokens, np.array([f[k] for _, f in starts], dtype=object)) for k in range(len(cols))]
+    firsts = [np.searchsorted(alpha_tokens, np.array([f[k] for _, f in starts], dtype=object))
+              for k in range(len(cols))]
     if any((ids >= len(alpha_tokens)).any() or list(alpha_tokens[ids]) != [f[k] for _, f in starts]
            for k, ids in enumerate(firsts)):
         raise DeltaMismatch("a previous file starts with a token that no partition, old or new, has")

@@ -121,7 +121,7 @@ def load_entry(path: Path, index: int, files: list[int], continues_file: bool,
         grams = {n: ([data[f"n{n}_c{i}"] for i in range(n)], data[f"n{n}_count"], index_of[data[f"n{n}_file"]])
                  for n in meta["orders"]}
         lines = LineTokens(data["line_ids"], data["line_lengths"]) if "line_ids" in data.files else None
-    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):  # missing, torn or from another layout
+    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):  # missing, torn, other layout
         return None
     return PartitionCounts(summary, grams, lines)
 

@@ -1,13 +1,14 @@
 """What an incremental refresh needs from the previous snapshot, and which partitions it must reread.
 
 Every snapshot carries `_refresh.json`: its partitions in order (cache key, files, whether the first
-piece continues a file), the w1 cut of each bucket as a token, and each Parquet file's first n-gram and figures. A refresh
-matches this run's partitions to those: unchanged ones are reused as they are; the previous run's
-counts of removed partitions come back from the partition cache (pruned only after a publish).
+piece continues a file), the w1 cut of each bucket as a token, and each Parquet file's first n-gram and
+figures. A refresh matches this run's partitions to those: unchanged ones are reused as they are; the
+previous run's counts of removed partitions come back from the partition cache (pruned only after a
+publish).
 
-doc_count is the number of files holding an n-gram, so a file's old and new rows must both be
-complete for the difference to be exact: every partition holding a piece of a touched file (one in an
-added or removed partition, or owning an n-gram across partitions that changed) joins both sides.
+doc_count is the number of files holding an n-gram, so a file's old and new rows must both be complete
+for the difference to be exact: every partition holding a piece of a touched file (one in an added or
+removed partition, or owning an n-gram across partitions that changed) joins both sides.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -143,6 +144,21 @@ def test_previous_counts_gone_from_the_cache_mean_a_full_merge(tmp_path):
     (corpus / "1.txt").write_text("something else\n", encoding="utf-8")
     for entry in (tmp_path / "out" / "corpus" / "c" / "partition-cache").glob("*.npz"):
         entry.unlink()
+    refreshed = run_count([corpus], tmp_path / "out", name="c", blocksize=64)
+    assert not refreshed.incremental
+    assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="c", reuse_counts=False,
+                                              blocksize=64))
+
+
+def test_a_previous_snapshot_that_disagrees_with_the_cache_means_a_full_merge(tmp_path):
+    """Rows missing from the previous snapshot's files: the delta would go negative, so the refresh merges in full."""
+    corpus = tmp_path / "c"
+    _books(corpus, {f"{i}.txt": f"w{i} x y\n" * 20 for i in range(4)})
+    first = run_count([corpus], tmp_path / "out", name="c", blocksize=64)
+    for part in (first.snapshot / "ngrams" / "n=2").glob("*.parquet"):
+        table = pq.read_table(part)
+        pq.write_table(table.slice(0, 0), part)  # the bigrams are gone
+    (corpus / "1.txt").write_text("something else\n", encoding="utf-8")
     refreshed = run_count([corpus], tmp_path / "out", name="c", blocksize=64)
     assert not refreshed.incremental
     assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="c", reuse_counts=False,
