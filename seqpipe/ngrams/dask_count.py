@@ -40,6 +40,7 @@ from seqpipe.parallel import InlineClient, as_completed, cap_workers, usable_cpu
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 TOKENS_PER_BUCKET = 4_000_000
+IN_PROCESS_REFRESH = 2  # partitions added + removed up to which a refresh does its work in this process
 
 
 @dataclass
@@ -209,9 +210,12 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         if plan.unchanged and len(plan.added) + len(plan.removed) <= len(partitions):
             from seqpipe.ngrams import incremental  # it builds on this module's tasks: imported when needed
 
-            done = incremental.refresh_and_write(plan, inputs, name, staging, run_id, config, text, ngram, client,
-                                                 progress, timings, max_line_bytes, partitions, keys, cache_dir,
-                                                 base.name)
+            # a refresh that reads a partition or two runs in this process: shipping them to the workers (their
+            # first imports, the rows' transfers) costs more than the parallel work saves
+            small = len(plan.added) + len(plan.removed) <= IN_PROCESS_REFRESH
+            done = incremental.refresh_and_write(plan, inputs, name, staging, run_id, config, text, ngram,
+                                                 InlineClient() if small else client, progress, timings,
+                                                 max_line_bytes, partitions, keys, cache_dir, base.name)
             if done is not None:
                 return done, keys
             shutil.rmtree(staging / "ngrams", ignore_errors=True)  # the previous snapshot disagreed: count in full

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unit.ngrams.helpers import run_count, snapshot_counters
 
-from seqpipe.ngrams import merge, store
+from seqpipe.ngrams import dask_count, merge, store
 
 
 def assert_same_snapshot(refreshed, full, orders=(1, 2, 3)) -> None:
@@ -65,6 +65,23 @@ def test_touched_but_identical_file_is_reused(tmp_path):
     os.utime(corpus / "a.txt", (1, 1))
     again = run_count([corpus], tmp_path / "out", name="c")
     assert again.unchanged  # the content hash decides, not the mtime
+
+
+def test_refresh_on_dask_workers_equals_a_full_recount(tmp_path, monkeypatch):
+    """The incremental path with its tasks on worker processes (small refreshes otherwise stay in-process)."""
+    from seqpipe.parallel import dask_client
+
+    monkeypatch.setattr(dask_count, "IN_PROCESS_REFRESH", 0)
+    corpus = tmp_path / "books"
+    _books(corpus, {f"{i}.txt": f"book {i} starts here\nthe same words again {i % 3}\n" * (20 + i) for i in range(6)})
+    opts = {"boundary": "flat", "blocksize": 300, "buckets": 3}
+    with dask_client(2) as client:
+        run_count([corpus], tmp_path / "out", client=client, name="books", **opts)
+        (corpus / "2.txt").write_text("an edited book\nwith aardvarks\n", encoding="utf-8")
+        os.unlink(corpus / "4.txt")
+        refreshed = run_count([corpus], tmp_path / "out", client=client, name="books", **opts)
+    assert refreshed.incremental
+    assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="books", reuse_counts=False, **opts))
 
 
 def test_a_new_first_word_and_a_vanishing_ngram(tmp_path):
