@@ -90,7 +90,10 @@ def apply_delta(previous: Grouped, delta: Grouped, radix: int) -> Grouped:
 
 def read_bucket(path: str, order: int, lookup: pd.Index) -> Grouped:
     """A snapshot's file as ids of `lookup` (the sorted tokens): the rows keep their sorted order."""
-    table = pq.read_table(path, read_dictionary=list(WORD_COLUMNS[:order])).unify_dictionaries()
+    try:
+        table = pq.read_table(path, read_dictionary=list(WORD_COLUMNS[:order])).unify_dictionaries()
+    except (OSError, pa.ArrowException) as exc:  # damaged since it was published: the refresh merges in full
+        raise DeltaMismatch(f"{path}: cannot be read ({exc})") from None
     cols = []
     for name in WORD_COLUMNS[:order]:
         chunks = table.column(name).chunks

@@ -167,14 +167,18 @@ def test_previous_counts_gone_from_the_cache_mean_a_full_merge(tmp_path):
                                               blocksize=64))
 
 
-def test_a_previous_snapshot_that_disagrees_with_the_cache_means_a_full_merge(tmp_path):
-    """Rows missing from the previous snapshot's files: the delta would go negative, so the refresh merges in full."""
+@pytest.mark.parametrize("damage", ["rows-gone", "torn"])
+def test_a_previous_snapshot_that_disagrees_with_the_cache_means_a_full_merge(tmp_path, damage):
+    """Rows missing from the previous snapshot's files (the delta would go negative) or a torn file: the refresh
+    merges in full instead of failing or publishing wrong counts."""
     corpus = tmp_path / "c"
     _books(corpus, {f"{i}.txt": f"w{i} x y\n" * 20 for i in range(4)})
     first = run_count([corpus], tmp_path / "out", name="c", blocksize=64)
     for part in (first.snapshot / "ngrams" / "n=2").glob("*.parquet"):
-        table = pq.read_table(part)
-        pq.write_table(table.slice(0, 0), part)  # the bigrams are gone
+        if damage == "torn":
+            part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+        else:
+            pq.write_table(pq.read_table(part).slice(0, 0), part)
     (corpus / "1.txt").write_text("something else\n", encoding="utf-8")
     refreshed = run_count([corpus], tmp_path / "out", name="c", blocksize=64)
     assert not refreshed.incremental
