@@ -8,12 +8,8 @@
 Counts never depend on how the corpus was cut: n-grams crossing partition edges are counted once,
 on the client, from each partition's first and last max_order-1 tokens. A refresh reuses the cached
 counts of every partition whose bytes did not change, and does nothing when no input changed.
-
-A refresh of a snapshot counted the same way takes the incremental path (`_refresh_and_write`):
-
-    summaries  <- cached summary (unchanged) | count_partition (added) | cached counts (removed, previous run)
-    delta      <- remap(added) - remap(removed), both in one id space that also holds removed tokens
-    files      <- refresh_bucket(order, bucket)  per previous file: hard link, or merge its delta and write
+A refresh of a snapshot counted the same way merges into it instead (`incremental`), falling back to
+the full merge here when it cannot.
 """
 
 from __future__ import annotations
@@ -98,8 +94,8 @@ def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None,
 
 
 def counted_partition(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
-             orders: tuple[int, ...], cache_file: str | None,
-             max_line_bytes: int, with_lines: bool = False) -> tuple[PartitionCounts, bool]:
+                      orders: tuple[int, ...], cache_file: str | None,
+                      max_line_bytes: int, with_lines: bool = False) -> tuple[PartitionCounts, bool]:
     """Counts of one partition from the cache when there, else counted (and cached); (counts, reused)."""
     if cache_file:
         cached = partition_cache.load(Path(cache_file), partition)
