@@ -1,13 +1,18 @@
 """Incremental refresh: change 1 of the 8 Gutenberg shards, then refresh; compare with a full count.
 
 Usage: python bench/refresh_bench.py [--shards 8] [--workers 2]
-Prints the full-count wall, the refresh wall (unchanged partitions reuse their cached counts) and their
-ratio (target <= 0.25), and checks the refreshed snapshot equals a full recount of the changed corpus.
+Prints, for the full count, the refresh (unchanged partitions send only their cached summary; the
+previous snapshot's files are linked or merged with the signed delta of the changed one; a refresh of
+one or two partitions runs in the client process) and a full recount without the cache: wall and CPU
+seconds (this process and its Dask workers, cluster start included) with the run's stage timings,
+the ratios (target <= 0.25) and the load; and checks the refresh equals the full recount.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -23,13 +28,24 @@ from seqpipe.ngrams.dask_count import count_corpus
 from seqpipe.parallel import dask_client
 
 
-def timed_count(folder: Path, out: Path, ngram: NgramConfig) -> tuple[float, object]:
-    """Wall seconds of one counting run (cluster start included) and its result."""
-    start = time.perf_counter()
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its finished children (the Dask workers, once closed)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed_count(folder: Path, out: Path, ngram: NgramConfig) -> tuple[float, float, object]:
+    """Wall and CPU seconds of one counting run (cluster start included) and its result."""
+    start, cpu = time.perf_counter(), cpu_seconds()
     with dask_client(ngram.workers) as client:
         result = count_corpus(CorpusConfig(sources=(str(folder / "*.txt"),), name="gutenberg"), TextConfig(), ngram,
                               out, client)
-    return time.perf_counter() - start, result
+    return time.perf_counter() - start, cpu_seconds() - cpu, result
+
+
+def stages(result) -> str:
+    """The run's own stage timings (wall seconds), e.g. `count 2.1  merge 1.0  write 0.3`."""
+    return "  ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
 
 
 def main() -> None:
@@ -42,21 +58,25 @@ def main() -> None:
         corpus = Path(tmp) / "corpus"
         shutil.copytree(source, corpus)
         ngram = NgramConfig(workers=args.workers)
-        full_s, full = timed_count(corpus, Path(tmp) / "out", ngram)
-        victim = sorted(corpus.glob("*.txt"))[-1]
+        full_s, full_cpu, full = timed_count(corpus, Path(tmp) / "out", ngram)
+        victim = max(corpus.glob("*.txt"))
         with open(victim, "a", encoding="utf-8") as fh:
             fh.write("\nA new closing line appended by the refresh benchmark.\n")
-        refresh_s, refreshed = timed_count(corpus, Path(tmp) / "out", ngram)
-        check_s, recount = timed_count(corpus, Path(tmp) / "check", NgramConfig(workers=args.workers, reuse_counts=False))
+        refresh_s, refresh_cpu, refreshed = timed_count(corpus, Path(tmp) / "out", ngram)
+        check_s, check_cpu, recount = timed_count(corpus, Path(tmp) / "check",
+                                                  NgramConfig(workers=args.workers, reuse_counts=False))
         same = all(
             store.read_ngrams(refreshed.snapshot, n).equals(store.read_ngrams(recount.snapshot, n)) for n in (1, 2, 3)
-        )
-    print(f"corpus: {args.shards} shards; changed {victim.name}")
-    print(f"full count:            {full_s:7.1f} s  ({full.counted_partitions} partitions counted)")
-    print(f"refresh (1 changed):   {refresh_s:7.1f} s  ({refreshed.counted_partitions} counted, "
-          f"{refreshed.reused_partitions} reused)")
-    print(f"full recount, no cache:{check_s:7.1f} s")
-    print(f"refresh / full count:  {refresh_s / full_s:.2f} (target <= 0.25)")
+        ) and refreshed.totals == recount.totals
+    print(f"corpus: {args.shards} shards; changed {victim.name}; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
+    print(f"full count:             {full_s:6.1f} s wall {full_cpu:6.1f} s CPU  ({full.counted_partitions} partitions "
+          f"counted; {stages(full)})")
+    print(f"refresh (1 changed):    {refresh_s:6.1f} s wall {refresh_cpu:6.1f} s CPU  ({refreshed.counted_partitions} "
+          f"counted, {refreshed.reused_partitions} reused, incremental={refreshed.incremental}; {stages(refreshed)})")
+    print(f"full recount, no cache: {check_s:6.1f} s wall {check_cpu:6.1f} s CPU  ({stages(recount)})")
+    print(f"refresh / full count:   {refresh_s / full_s:.2f} wall, {refresh_cpu / full_cpu:.2f} CPU (target <= 0.25)")
+    print(f"refresh / full recount: {refresh_s / check_s:.2f} wall, {refresh_cpu / check_cpu:.2f} CPU")
     print(f"refreshed snapshot identical to a full recount: {same}")
     if not same:
         raise SystemExit("refresh differs from a full recount")

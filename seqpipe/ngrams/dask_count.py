@@ -8,6 +8,8 @@
 Counts never depend on how the corpus was cut: n-grams crossing partition edges are counted once,
 on the client, from each partition's first and last max_order-1 tokens. A refresh reuses the cached
 counts of every partition whose bytes did not change, and does nothing when no input changed.
+A refresh of a snapshot counted the same way merges into it instead (`incremental`), falling back to
+the full merge here when it cannot.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from seqpipe.corpus.partition import Partition, count_partitions, plan_partition
 from seqpipe.corpus.reader import FileInfo, content_hash, sniff
 from seqpipe.corpus.sources import InputFile, corpus_name, expand_sources
 from seqpipe.io import new_run_id
-from seqpipe.ngrams import lm_split, merge, partition_cache, store
-from seqpipe.ngrams.count import FileStats, PartitionCounts, count_partition
+from seqpipe.ngrams import lm_split, merge, partition_cache, refresh, store
+from seqpipe.ngrams.count import FileStats, PartitionCounts, PartitionSummary, count_partition
 from seqpipe.ngrams.manifest import write_snapshot_files
 from seqpipe.parallel import InlineClient, as_completed, cap_workers, usable_cpus
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 TOKENS_PER_BUCKET = 4_000_000
+IN_PROCESS_REFRESH = 2  # partitions added + removed up to which a refresh does its work in this process
 
 
 @dataclass
@@ -51,6 +54,7 @@ class CountResult:
     counted_partitions: int = 0
     changes: dict[str, list[str]] = field(default_factory=dict)  # added / changed / removed URIs
     unchanged: bool = False  # nothing changed: the previous snapshot is still current
+    incremental: bool = False  # merged into the previous snapshot instead of merging every partition again
 
 
 @dataclass
@@ -89,9 +93,9 @@ def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None,
     return Inputs(files, infos, hashes)
 
 
-def _counted(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
-             orders: tuple[int, ...], cache_file: str | None,
-             max_line_bytes: int, with_lines: bool = False) -> tuple[PartitionCounts, bool]:
+def counted_partition(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
+                      orders: tuple[int, ...], cache_file: str | None,
+                      max_line_bytes: int, with_lines: bool = False) -> tuple[PartitionCounts, bool]:
     """Counts of one partition from the cache when there, else counted (and cached); (counts, reused)."""
     if cache_file:
         cached = partition_cache.load(Path(cache_file), partition)
@@ -168,47 +172,67 @@ def count_corpus(
         store.clean_staging(cdir)
         run_id = new_run_id()
         staging = store.staging_dir(cdir, run_id)
+        # a refresh merges into the previous snapshot when it was counted the same way; `force` recounts in full
+        base = cdir / "snapshots" / previous["run_id"] if (
+            previous and not force and previous["config"] == config and ngram.reuse_counts and ngram.split is None
+        ) else None
         try:
-            result = _count_and_write(inputs, name, cdir, staging, run_id, config, text, ngram, client,
-                                      progress, timings, corpus.max_line_bytes)
+            result, keys = _count_and_write(inputs, name, cdir, staging, run_id, config, text, ngram, client,
+                                            progress, timings, corpus.max_line_bytes, base)
             result.snapshot = store.publish(cdir, staging, run_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # a kill -9 leaves it to the next run's clean-up
             raise
+        if ngram.reuse_counts:  # only now: until the new snapshot is published, the previous one's entries serve
+            partition_cache.prune(cdir / "partition-cache", set(keys))
     result.changes = changes
     return result
 
 
 def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_id: str, config: dict[str, Any],
                      text: TextConfig, ngram: NgramConfig, client: Any, progress: Progress,
-                     timings: dict[str, float], max_line_bytes: int) -> CountResult:
+                     timings: dict[str, float], max_line_bytes: int,
+                     base: Path | None = None) -> tuple[CountResult, list[str]]:
     files, infos = inputs.files, inputs.infos
     partitions = plan_partitions(files, infos, ngram.blocksize)
     cache_dir = cdir / "partition-cache"
     with_lines = ngram.split is not None
     keys = [partition_cache.cache_key(p, inputs.hashes, text, ngram.orders, max_line_bytes, with_lines)
             for p in partitions]
+    record = refresh.read_record(base) if base is not None else None
+    if record is not None and set(record.cuts) == set(ngram.orders):
+        plan = refresh.plan(record, partitions, keys, [f.uri for f in files])
+        # merging pays off while the recounted part is small; past half the corpus a full merge is cheaper
+        if plan.unchanged and len(plan.added) + len(plan.removed) <= len(partitions):
+            from seqpipe.ngrams import incremental  # it builds on this module's tasks: imported when needed
+
+            # a refresh that reads a partition or two runs in this process: shipping them to the workers (their
+            # first imports, the rows' transfers) costs more than the parallel work saves
+            small = len(plan.added) + len(plan.removed) <= IN_PROCESS_REFRESH
+            done = incremental.refresh_and_write(plan, inputs, name, staging, run_id, config, text, ngram,
+                                                 InlineClient() if small else client, progress, timings,
+                                                 max_line_bytes, partitions, keys, cache_dir, base.name)
+            if done is not None:
+                return done, keys
+            shutil.rmtree(staging / "ngrams", ignore_errors=True)  # the previous snapshot disagreed: count in full
     t = time.perf_counter()
     counted = [
-        client.submit(_counted, p, files, infos, text, ngram.orders,
+        client.submit(counted_partition, p, files, infos, text, ngram.orders,
                       str(cache_dir / f"{k}.npz") if ngram.reuse_counts else None, max_line_bytes, with_lines,
                       retries=1, key=f"count-{run_id}-{p.index}")
         for p, k in zip(partitions, keys)
     ]
     counts = [client.submit(operator.itemgetter(0), c, key=f"counts-{run_id}-{i}") for i, c in enumerate(counted)]
-    heads = [client.submit(_summary_and_reuse, c, key=f"summary-{run_id}-{i}") for i, c in enumerate(counted)]
+    heads = [client.submit(summary_and_reuse, c, key=f"summary-{run_id}-{i}") for i, c in enumerate(counted)]
     for done, _ in enumerate(as_completed(client, heads), start=1):
         progress("count partitions", done, len(partitions))
-    explain = _task_names(run_id, partitions, files)
-    summaries, reused = zip(*_gather(client, heads, explain)) if heads else ((), ())
+    explain = task_names(run_id, partitions, files)
+    summaries, reused = zip(*gather(client, heads, explain)) if heads else ((), ())
     timings["count"] = time.perf_counter() - t
 
     t = time.perf_counter()
     vocab = merge.build_global_vocab(list(summaries))
-    total_tokens = int(sum(s.n_tokens for s in summaries))
-    if total_tokens == 0:
-        raise CorpusError(f"corpus '{name}': no tokens after '{text.normalize}' normalization")
-    n_buckets = ngram.buckets or max(1, min(2 * max(ngram.workers, 1), math.ceil(total_tokens / TOKENS_PER_BUCKET)))
+    n_buckets = n_buckets_for(list(summaries), name, text, ngram)
     cuts = merge.bucket_cuts(vocab, n_buckets)
     crossing = merge.cross_partition_rows(list(summaries), vocab, ngram.orders, text.boundary)
     remapped = [client.submit(merge.remap_partition, c, m, cuts, key=f"remap-{run_id}-{i}")
@@ -216,7 +240,7 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     # every merge task needs the id -> token table. A task that returns it, not scatter(): scattered data
     # lost with its workers cannot be recomputed, and the run would fail instead of surviving the loss.
     alpha = vocab.alpha_tokens if isinstance(client, InlineClient) else client.submit(
-        _same, vocab.alpha_tokens, key=f"alpha-{run_id}")
+        same, vocab.alpha_tokens, key=f"alpha-{run_id}")
     merged = []
     for n in ngram.orders:
         folder = staging / "ngrams" / f"n={n}"
@@ -225,12 +249,11 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         for b in range(n_buckets):
             parts = [client.submit(operator.getitem, r, (n, b), key=f"pick-{run_id}-{i}-{n}-{b}")
                      for i, r in enumerate(remapped)]
-            merged.append(client.submit(merge.merge_bucket, n, b, [*parts, crossing_parts[b]], alpha,
-                                        str(folder / f"part-{b:05d}.parquet"), key=f"merge-{run_id}-{n}-{b}",
-                                        retries=1))
+            merged.append(client.submit(merge.merge_bucket, n, b, [*parts, crossing_parts[b]], alpha, str(folder),
+                                        key=f"merge-{run_id}-{n}-{b}", retries=1))
     for done, _ in enumerate(as_completed(client, merged), start=1):
         progress("merge and write", done, len(merged))
-    buckets = _gather(client, merged, explain)
+    buckets = [f for written in gather(client, merged, explain) for f in written]
     del remapped
     timings["merge"] = time.perf_counter() - t
     sections: dict[str, Any] = {}
@@ -238,11 +261,24 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         t = time.perf_counter()
         sections = lm_split.write_split_outputs(
             client, counts, list(summaries), vocab, ngram.split, ngram.lm_boundary, ngram.lm_order or max(ngram.orders),
-            n_buckets, staging, run_id, progress, lambda futures: _gather(client, futures, explain))
+            n_buckets, staging, run_id, progress, lambda futures: gather(client, futures, explain))
         timings["split"] = time.perf_counter() - t
     del counted, counts  # release worker memory before the rest
 
+    cut_words = refresh.cut_tokens(vocab.alpha_tokens, cuts)
+    result = finish_snapshot(staging, run_id, name, config, inputs, ngram, partitions, keys, list(summaries),
+                             list(reused), vocab, buckets, cut_words, timings, sections)
+    return result, keys
+
+
+def finish_snapshot(staging: Path, run_id: str, name: str, config: dict[str, Any], inputs: Inputs, ngram: NgramConfig,
+                    partitions: list[Partition], keys: list[str], summaries: list[PartitionSummary],
+                    reused: list[bool], vocab: merge.GlobalVocab, buckets: list[merge.BucketResult],
+                    cut_words: list[str | None], timings: dict[str, float], sections: dict[str, Any] | None = None,
+                    incremental: bool = False) -> CountResult:
+    """Write vocab, Zipf plot, manifest and refresh record into the staging folder; the run's result."""
     t = time.perf_counter()
+    files, infos = inputs.files, inputs.infos
     file_stats: dict[int, FileStats] = {}
     for s in summaries:
         for index, fs in s.file_stats.items():
@@ -252,23 +288,33 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         file_stats=file_stats, vocab=vocab, min_freq=ngram.min_freq, buckets=buckets, partitions=len(partitions),
         timings=timings, reused_partitions=sum(reused), sections=sections,
     )
-    if ngram.reuse_counts:
-        partition_cache.prune(cache_dir, set(keys))
+    refresh.write_record(staging, partitions, keys, [f.uri for f in files], {n: cut_words for n in ngram.orders},
+                         buckets)
     timings["write"] = time.perf_counter() - t
     skipped = [{"uri": f.uri, "reason": i.skip_reason} for f, i in zip(files, infos) if i.skip_reason]
-    return CountResult(staging, run_id, name, totals, vocab.size, skipped, timings,
-                       reused_partitions=sum(reused), counted_partitions=len(partitions) - sum(reused))
+    return CountResult(staging, run_id, name, totals, vocab.size, skipped, timings, reused_partitions=sum(reused),
+                       counted_partitions=len(partitions) - sum(reused), incremental=incremental)
 
 
-def _same(value: Any) -> Any:
+def n_buckets_for(summaries: list[PartitionSummary], name: str, text: TextConfig, ngram: NgramConfig) -> int:
+    """How many w1 ranges the merge uses; a corpus without tokens fails here."""
+    total_tokens = int(sum(s.n_tokens for s in summaries))
+    if total_tokens == 0:
+        raise CorpusError(f"corpus '{name}': no tokens after '{text.normalize}' normalization")
+    return ngram.buckets or max(1, min(2 * max(ngram.workers, 1), math.ceil(total_tokens / TOKENS_PER_BUCKET)))
+
+
+def same(value: Any) -> Any:
+    """The value itself, as a task: data every task needs, recomputable if its worker is lost."""
     return value
 
 
-def _summary_and_reuse(counted: tuple[PartitionCounts, bool]):
+def summary_and_reuse(counted: tuple[PartitionCounts, bool]) -> tuple[PartitionSummary, bool]:
+    """A counted partition's summary and whether it came from the cache (what the client gathers)."""
     return counted[0].summary, counted[1]
 
 
-def _task_names(run_id: str, partitions: list[Partition], files: list[InputFile]) -> Callable[[str], str]:
+def task_names(run_id: str, partitions: list[Partition], files: list[InputFile]) -> Callable[[str], str]:
     """Turn a task key of this run into words: which partition (and its files) or which merge."""
 
     def explain(key: str) -> str:
@@ -284,7 +330,7 @@ def _task_names(run_id: str, partitions: list[Partition], files: list[InputFile]
     return explain
 
 
-def _gather(client: Any, futures: list[Any], explain: Callable[[str], str]) -> list[Any]:
+def gather(client: Any, futures: list[Any], explain: Callable[[str], str]) -> list[Any]:
     """`client.gather`, where a task that killed every worker it ran on becomes a one-line CorpusError."""
     try:
         return client.gather(futures)

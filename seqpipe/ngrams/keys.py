@@ -43,11 +43,13 @@ def unpack(keys: np.ndarray, radix: int | list[int], n: int) -> list[np.ndarray]
 
 
 def group_rows(
-    columns: list[np.ndarray], counts: np.ndarray, files: np.ndarray, radix: int
+    columns: list[np.ndarray], counts: np.ndarray, files: np.ndarray, radix: int,
+    file_weights: np.ndarray | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """Group equal n-gram rows: (unique columns sorted lexicographically, match_count, doc_count).
 
-    `files` names the document of each row; doc_count is the number of distinct documents.
+    `files` names the document of each row; doc_count is the number of distinct documents, each
+    weighted by `file_weights[file]` when given (a refresh weighs the previous run's documents -1).
 
     >>> cols, mc, dc = group_rows([np.array([2, 1, 2]), np.array([0, 5, 0])],
     ...                           np.array([1, 4, 2]), np.array([0, 0, 1]), radix=10)
@@ -75,7 +77,8 @@ def group_rows(
     pair_start[1:] |= f_sorted[1:] != f_sorted[:-1]
     starts = np.flatnonzero(key_start)
     match_count = np.add.reduceat(c_sorted.astype(np.int64), starts)
-    doc_count = np.add.reduceat(pair_start.astype(np.int64), starts)
+    weights = pair_start.astype(np.int64) if file_weights is None else np.where(pair_start, file_weights[f_sorted], 0)
+    doc_count = np.add.reduceat(weights, starts)
     return [c[starts] for c in cols], match_count, doc_count
 
 

@@ -122,9 +122,15 @@ def remap_partition(counts: PartitionCounts, mapping: np.ndarray, cuts: np.ndarr
     return out
 
 
+# Rows per Parquet file. A bucket is written as several files, so a refresh whose changes fall in a
+# few w1 ranges rewrites only those files and shares the rest with the previous snapshot.
+FILE_ROWS = 1 << 17
+TOP_K = 20  # the manifest keeps the 20 most frequent n-grams of an order: no file needs to report more
+
+
 @dataclass
 class BucketResult:
-    """What a merged bucket reports back: sizes, count-of-counts and its most frequent rows."""
+    """What a written file of a bucket reports back: sizes, count-of-counts and its most frequent rows."""
 
     order: int
     bucket: int
@@ -133,29 +139,70 @@ class BucketResult:
     mass: int
     count_of_counts: dict[int, int]
     top: list[tuple[tuple[str, ...], int]]
+    first: tuple[str, ...] | None = None  # the file's first n-gram (None: no rows); a refresh routes changes by it
 
 
 def merge_bucket(
-    order: int, bucket: int, parts: list[Rows], alpha_tokens: np.ndarray, path: str, top_k: int = 100
-) -> BucketResult:
-    """Sum one bucket's rows over all partitions and write them, sorted, to one Parquet file."""
+    order: int, bucket: int, parts: list[Rows], alpha_tokens: np.ndarray, folder: str, top_k: int = TOP_K
+) -> list[BucketResult]:
+    """Sum one bucket's rows over all partitions and write them, sorted, to Parquet files in `folder`."""
     cols = [np.concatenate([p[0][i] for p in parts]) for i in range(order)]
     counts = np.concatenate([p[1] for p in parts])
     files = np.concatenate([p[2] for p in parts])
-    radix = max(len(alpha_tokens), 1)
-    ucols, match_count, doc_count = group_rows(cols, counts, files, radix)
+    ucols, match_count, doc_count = group_rows(cols, counts, files, max(len(alpha_tokens), 1))
+    return write_bucket(order, bucket, ucols, match_count, doc_count, alpha_tokens, folder, top_k)
+
+
+def write_bucket(order: int, bucket: int, cols: list[np.ndarray], match_count: np.ndarray, doc_count: np.ndarray,
+                 alpha_tokens: np.ndarray, folder: str, top_k: int = TOP_K) -> list[BucketResult]:
+    """Write a bucket's sorted rows as `part-<bucket>-<i>.parquet` files of at most FILE_ROWS rows (one if empty)."""
     dictionary = pa.array(alpha_tokens, type=pa.string())
+    return [
+        write_file(order, bucket, [c[s : s + FILE_ROWS] for c in cols], match_count[s : s + FILE_ROWS],
+                   doc_count[s : s + FILE_ROWS], dictionary, f"{folder}/part-{bucket:05d}-{i:05d}.parquet", top_k)
+        for i, s in enumerate(range(0, max(len(match_count), 1), FILE_ROWS))
+    ]
+
+
+def write_file(order: int, bucket: int, cols: list[np.ndarray], match_count: np.ndarray, doc_count: np.ndarray,
+               dictionary: pa.Array, path: str, top_k: int = TOP_K) -> BucketResult:
+    """Write sorted rows (ids of `dictionary`, the alphabetical tokens) to one Parquet file and describe them."""
     table = pa.table(
-        [*(dictionary.take(pa.array(c)) for c in ucols), pa.array(match_count), pa.array(doc_count)],
+        [*(dictionary.take(pa.array(c)) for c in cols), pa.array(match_count), pa.array(doc_count)],
         schema=ngram_schema(order),
     )
     sorting = [pq.SortingColumn(i) for i in range(order)]
-    pq.write_table(table, path, compression="zstd", row_group_size=1 << 20, sorting_columns=sorting)
+    pq.write_table(table, path, compression="zstd", row_group_size=FILE_ROWS, sorting_columns=sorting)
+    words = [table.column(i) for i in range(order)]
+    top = [(tuple(w[i].as_py() for w in words), int(match_count[i])) for i in top_rows(match_count, top_k)]
+    first = tuple(w[0].as_py() for w in words) if len(match_count) else None
+    return BucketResult(order, bucket, path, len(match_count), int(match_count.sum()),
+                        count_of_counts(match_count), top, first)
+
+
+def top_rows(match_count: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest counts, ties in row (alphabetical) order, without sorting every row.
+
+    >>> top_rows(np.array([3, 9, 3, 1, 9]), 3).tolist()
+    [1, 4, 0]
+    """
+    k = min(k, len(match_count))
+    if k == 0:
+        return np.empty(0, np.int64)
+    threshold = np.partition(match_count, len(match_count) - k)[len(match_count) - k]
+    candidates = np.flatnonzero(match_count >= threshold)  # ascending positions: a stable sort keeps ties in order
+    return candidates[np.argsort(-match_count[candidates], kind="stable")][:k]
+
+
+def count_of_counts(match_count: np.ndarray) -> dict[int, int]:
+    """How many rows have each count: {count: rows}.
+
+    >>> count_of_counts(np.array([2, 1, 2]))
+    {1: 1, 2: 2}
+    """
+    if len(match_count) and 0 <= match_count.min() and match_count.max() < 1 << 24:  # bincount: no sort
+        freq = np.bincount(match_count)
+        values = np.flatnonzero(freq)
+        return dict(zip(values.tolist(), freq[values].tolist()))
     values, freq = np.unique(match_count, return_counts=True)
-    k = min(top_k, len(match_count))
-    top_idx = np.argsort(-match_count, kind="stable")[:k]  # stable: ties stay in alphabetical order
-    top = [(tuple(alpha_tokens[c[i]] for c in ucols), int(match_count[i])) for i in top_idx]
-    return BucketResult(
-        order, bucket, path, len(match_count), int(match_count.sum()),
-        dict(zip(values.tolist(), freq.tolist())), top,
-    )
+    return dict(zip(values.tolist(), freq.tolist()))

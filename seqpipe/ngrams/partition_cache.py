@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +55,7 @@ def _split(data: np.ndarray) -> list[str]:
 def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:
     """Write one partition's counts (file indices made relative to the partition)."""
     s = counts.summary
-    files = [p.file_index for p in partition.pieces]
-    local = {f: i for i, f in enumerate(dict.fromkeys(files))}
+    local = {f: i for i, f in enumerate(_files_of(partition))}
     arrays: dict[str, np.ndarray] = {
         "uniques": _join(list(s.uniques)),
         "unigram_counts": s.unigram_counts,
@@ -84,29 +84,51 @@ def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:
 
 def load(path: Path, partition: Partition) -> PartitionCounts | None:
     """Read an entry back with this run's file indices; None when there is no (readable) entry."""
+    return load_entry(path, partition.index, _files_of(partition), partition.pieces[0].continues_file)
+
+
+def load_summary(path: Path, partition: Partition) -> PartitionSummary | None:
+    """Only the summary of an entry (the n-gram arrays stay unread); None when there is no readable entry."""
+    return load_entry(path, partition.index, _files_of(partition), partition.pieces[0].continues_file,
+                      rows=False)
+
+
+def load_entry(path: Path, index: int, files: list[int], continues_file: bool,
+               rows: bool = True) -> PartitionCounts | PartitionSummary | None:
+    """Read an entry for partition `index` whose local files are `files` (e.g. a previous run's indices).
+
+    With `rows=False` only the summary is read: an `.npz` member is read when accessed, so the
+    n-gram arrays of an unchanged partition cost nothing on a refresh.
+    """
     try:
         data = np.load(path, allow_pickle=False)
         meta = json.loads(data["meta"].tobytes())
-    except (OSError, ValueError, KeyError):
+        index_of = np.array(files, dtype=np.int32)
+        summary = PartitionSummary(
+            index=index,
+            uniques=np.array(_split(data["uniques"]), dtype=object),
+            unigram_counts=data["unigram_counts"],
+            head=_split(data["head"]),
+            tail=_split(data["tail"]),
+            head_files=index_of[data["head_files"]].tolist(),
+            tail_files=index_of[data["tail_files"]].tolist(),
+            n_tokens=meta["n_tokens"],
+            continues_file=continues_file,
+            file_stats={int(index_of[int(k)]): FileStats(*v) for k, v in meta["stats"].items()},
+        )
+        if not rows:
+            return summary
+        grams = {n: ([data[f"n{n}_c{i}"] for i in range(n)], data[f"n{n}_count"], index_of[data[f"n{n}_file"]])
+                 for n in meta["orders"]}
+        lines = LineTokens(data["line_ids"], data["line_lengths"]) if "line_ids" in data.files else None
+    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):  # missing, torn, other layout
         return None
-    files = np.array(list(dict.fromkeys(p.file_index for p in partition.pieces)), dtype=np.int32)
-    summary = PartitionSummary(
-        index=partition.index,
-        uniques=np.array(_split(data["uniques"]), dtype=object),
-        unigram_counts=data["unigram_counts"],
-        head=_split(data["head"]),
-        tail=_split(data["tail"]),
-        head_files=files[data["head_files"]].tolist(),
-        tail_files=files[data["tail_files"]].tolist(),
-        n_tokens=meta["n_tokens"],
-        continues_file=partition.pieces[0].continues_file,
-        file_stats={int(files[int(k)]): FileStats(*v) for k, v in meta["stats"].items()},
-    )
-    rows = {}
-    for n in meta["orders"]:
-        rows[n] = ([data[f"n{n}_c{i}"] for i in range(n)], data[f"n{n}_count"], files[data[f"n{n}_file"]])
-    lines = LineTokens(data["line_ids"], data["line_lengths"]) if "line_ids" in data.files else None
-    return PartitionCounts(summary, rows, lines)
+    return PartitionCounts(summary, grams, lines)
+
+
+def _files_of(partition: Partition) -> list[int]:
+    """The partition's distinct file indices in piece order (an entry's local file numbering)."""
+    return list(dict.fromkeys(p.file_index for p in partition.pieces))
 
 
 def prune(folder: Path, keep: set[str]) -> int:

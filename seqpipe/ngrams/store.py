@@ -2,7 +2,8 @@
 
 Layout under the output root::
 
-    corpus/<name>/snapshots/<run_id>/{_manifest.json, vocab.parquet, zipf.png, ngrams/n=K/part-*.parquet}
+    corpus/<name>/snapshots/<run_id>/{_manifest.json, _refresh.json, vocab.parquet, zipf.png,
+                                      ngrams/n=K/part-<bucket>-<i>.parquet}
     corpus/<name>/LATEST        one line: the run id of the newest complete snapshot
     corpus/<name>/.lock         held while a run writes this corpus
     corpus/<name>/history.parquet   one row per published snapshot (see `history`)
@@ -10,7 +11,8 @@ Layout under the output root::
 A run writes everything into `snapshots/.staging-<run_id>/`, renames it to `snapshots/<run_id>`
 (atomic on one filesystem), then replaces `LATEST` atomically. A crash at any point leaves the
 previous snapshot named by `LATEST`; the next run removes leftover staging folders and temp files.
-Snapshots are never deleted by a run, so a reader that resolved `LATEST` keeps a complete folder.
+Snapshots are never deleted by a run, so a reader that resolved `LATEST` keeps a complete folder; nor
+modified, so a refresh may hard-link an unchanged Parquet file of the previous snapshot into its own.
 
 Nothing is written outside the output root: names are checked, and a symlink under the root that
 leads outside it (the corpus folder, `snapshots/`, `partition-cache/`, `LATEST`) or a symlinked

@@ -111,6 +111,7 @@ import pyarrow.parquet as pq
 from seqpipe.ngrams import merge, store
 
 point = sys.argv[1]
+merge.FILE_ROWS = int(os.environ.get("FILE_ROWS", merge.FILE_ROWS))  # small files: a refresh can share some
 
 
 def die():
@@ -141,6 +142,15 @@ elif point == "history-temp-written":  # LATEST switched, history.parquet's temp
     real_replace = os.replace
     os.replace = lambda src, dst, *a, **k: (die() if str(dst).endswith("history.parquet")
                                             else real_replace(src, dst, *a, **k))
+elif point == "delta-merge":  # a refresh merging a previous file with its delta, before any file is written
+    from seqpipe.ngrams import delta_merge
+    delta_merge.apply_delta = lambda *a, **k: die()
+elif point == "delta-link":  # a refresh sharing an unchanged file with the previous snapshot
+    from seqpipe.ngrams import delta_merge
+    delta_merge.os = type("os", (), {"link": staticmethod(lambda src, dst: (os.link(src, dst), die()))})
+elif point == "delta-record":  # every file merged or linked, the refresh record half written
+    from seqpipe.ngrams import refresh
+    refresh.atomic_write_text = lambda path, text: (open(path, "w").write(text[: len(text) // 2]), die())
 
 from seqpipe.cli import main
 
@@ -222,3 +232,46 @@ def test_sigkill_while_writing_the_history_keeps_it_whole(tmp_path, shared_data)
     assert not list(cdir.glob(".history.parquet.*"))  # the next run removed the temp file
     assert rows["tokens"].tolist() == [previous.totals[1]["ngrams"], previous.totals[1]["ngrams"] + 5,
                                        previous.totals[1]["ngrams"] + 8]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("point", ["delta-merge", "delta-link", "delta-record"])
+def test_sigkill_in_an_incremental_refresh_keeps_the_previous_snapshot(tmp_path, shared_data, point):
+    """The refresh that merges into the previous snapshot (files shared by hard link) is killed at each step:
+    the previous snapshot, its shared files and the history stay as they were; the next run is exact."""
+    corpus, out = tmp_path / "books", tmp_path / "out"
+    corpus.mkdir()
+    lines = (shared_data / "timemachine.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+    for i in range(4):
+        (corpus / f"part{i}.txt").write_text("".join(lines[i::4]), encoding="utf-8")
+
+    def stats(at: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", KILL_AT, at, "stats", str(corpus), "--out", str(out), "--name",
+                               "tm", "--workers", "0", "--blocksize", "64KiB"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "FILE_ROWS": "4000"})
+
+    assert stats("none").returncode == 0
+    cdir = out / "corpus" / "tm"
+    previous = store.latest_snapshot(out, "tm")
+    before = snapshot_tables(previous)
+    assert len(store.read_manifest(previous)["files"]["ngrams"]["3"]) > 3
+    stat_before = {p: p.stat().st_mtime_ns for p in previous.rglob("*") if p.is_file()}
+    history_before = (cdir / "history.parquet").read_bytes()
+    with open(corpus / "part2.txt", "a", encoding="utf-8") as fh:
+        fh.write("a refresh adds this line\n")
+
+    run = stats(point)
+    assert run.returncode == -signal.SIGKILL, run.stderr  # the kill point lies on the incremental path
+    assert (cdir / "LATEST").read_text().strip() == previous.name
+    assert (cdir / "history.parquet").read_bytes() == history_before
+    assert_tables_equal(snapshot_tables(store.latest_snapshot(out, "tm")), before)
+    assert {p: p.stat().st_mtime_ns for p in previous.rglob("*") if p.is_file()} == stat_before  # shared files intact
+    assert any(name.startswith(".staging-") for name in leftovers(cdir))
+
+    assert stats("none").returncode == 0
+    latest = store.latest_snapshot(out, "tm")
+    assert leftovers(cdir) == [] and latest != previous
+    assert store.read_manifest(latest)["incremental"]["from_run_id"] == previous.name  # merged, not recounted
+    assert read_history(cdir)["run_id"].tolist() == [previous.name, latest.name]
+    fresh = run_count([corpus], tmp_path / "fresh", name="tm", reuse_counts=False, blocksize=64 * 2**10)
+    assert_tables_equal(snapshot_tables(latest), snapshot_tables(fresh.snapshot))

@@ -28,7 +28,8 @@ def snapshot(tmp_path):
 def test_layout_and_manifest(snapshot, tmp_path):
     cdir = tmp_path / "out" / "corpus" / "cats"
     assert (cdir / "LATEST").read_text().strip() == snapshot.name
-    assert sorted(p.name for p in snapshot.iterdir()) == ["_manifest.json", "_published.json", "ngrams", "vocab.parquet", "zipf.png"]
+    assert sorted(p.name for p in snapshot.iterdir()) == ["_manifest.json", "_published.json", "_refresh.json", "ngrams",
+                                                          "vocab.parquet", "zipf.png"]
     assert sorted(p.name for p in (snapshot / "ngrams").iterdir()) == ["n=1", "n=2", "n=3"]
     manifest = json.loads((snapshot / "_manifest.json").read_text())
     assert manifest["schema_version"] == SCHEMA_VERSION and manifest["kind"] == "ngram-snapshot"

@@ -1,0 +1,155 @@
+"""Refresh one bucket without re-sorting it: the previous snapshot's sorted rows plus a signed delta.
+
+The delta of a bucket is (new rows - old rows) of the partitions a refresh recounted, grouped per
+n-gram: match counts subtract exactly; doc counts subtract exactly too, because the caller puts every
+contribution of a touched file on both sides (see `refresh.plan_refresh`). Ids are ranks in one
+alphabetical id space shared by both sides and by the previous file, so the previous rows, read back
+with that id space, are already sorted and the delta is merged in by binary search: linear work.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from seqpipe.ngrams.keys import fits_int64, group_rows, pack
+from seqpipe.ngrams.merge import TOP_K, BucketResult, Rows, write_file
+from seqpipe.ngrams.schema import WORD_COLUMNS
+
+Grouped = tuple[list[np.ndarray], np.ndarray, np.ndarray]  # sorted unique id columns, match_count, doc_count
+
+
+class DeltaMismatch(RuntimeError):
+    """The previous snapshot and the cached counts disagree: the refresh must recount in full."""
+
+
+def _sum_sorted(cols: list[np.ndarray], values: list[np.ndarray], radix: int) -> Grouped:
+    """Sort rows by their id columns and sum `values` (match, doc) over equal rows."""
+    if len(values[0]) == 0:
+        return cols, values[0], values[1]
+    order = np.argsort(pack(cols, radix), kind="stable") if fits_int64(radix, len(cols)) \
+        else np.lexsort(cols[::-1])
+    cols = [c[order] for c in cols]
+    same = np.ones(len(order) - 1, dtype=bool)
+    for c in cols:
+        same &= c[1:] == c[:-1]
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    return [c[starts] for c in cols], *(np.add.reduceat(v[order], starts) for v in values)
+
+
+def signed_delta(order: int, old: list[Rows], new: list[Rows], radix: int) -> Grouped:
+    """Per n-gram (new - old) match_count and doc_count, sorted; n-grams whose counts did not move are dropped.
+
+    One sort of both sides: the old side's documents are renumbered after the new side's and weigh -1.
+    """
+    sides = [*old, *new]
+    offset = 1 + max((int(p[2].max()) for p in new if len(p[2])), default=0)
+    cols = [np.concatenate([p[0][i] for p in sides]).astype(np.int32) for i in range(order)]
+    counts = np.concatenate([*(-p[1] for p in old), *(p[1] for p in new)]).astype(np.int64)
+    files = np.concatenate([*(p[2].astype(np.int64) + offset for p in old), *(p[2] for p in new)]).astype(np.int64)
+    weights = np.ones(offset + 1 + max((int(p[2].max()) for p in old if len(p[2])), default=0), np.int64)
+    weights[offset:] = -1
+    cols, match, docs = group_rows(cols, counts, files, radix, weights)
+    moved = (match != 0) | (docs != 0)
+    return [c[moved] for c in cols], match[moved], docs[moved]
+
+
+def apply_delta(previous: Grouped, delta: Grouped, radix: int) -> Grouped:
+    """Previous sorted rows plus a sorted delta: counts added, new n-grams inserted, zero rows dropped."""
+    p_cols, p_match, p_docs = previous
+    d_cols, d_match, d_docs = delta
+    if not fits_int64(radix, len(p_cols)):  # long n-grams over a huge vocabulary: no packed key, sort instead
+        merged = _sum_sorted([np.concatenate([a, b]) for a, b in zip(p_cols, d_cols)],
+                             [np.concatenate([p_match, d_match]), np.concatenate([p_docs, d_docs])], radix)
+    else:
+        p_key, d_key = pack(p_cols, radix), pack(d_cols, radix)
+        pos = np.searchsorted(p_key, d_key)
+        hit = pos < len(p_key)
+        hit[hit] = p_key[pos[hit]] == d_key[hit]
+        match, docs = p_match.copy(), p_docs.copy()
+        match[pos[hit]] += d_match[hit]
+        docs[pos[hit]] += d_docs[hit]
+        miss = ~hit
+        where = pos[miss]  # np.insert keeps the order of equal positions: d_key is sorted, so the rows stay sorted
+        merged = ([np.insert(p, where, d[miss]) for p, d in zip(p_cols, d_cols)],
+                  np.insert(match, where, d_match[miss]), np.insert(docs, where, d_docs[miss]))
+    cols, match, docs = merged
+    if (match < 0).any() or (docs < 0).any() or ((match == 0) != (docs == 0)).any() or (docs > match).any():
+        raise DeltaMismatch("the delta does not fit the previous snapshot's counts")
+    keep = match > 0  # an n-gram whose count fell to zero vanishes
+    return [c[keep] for c in cols], match[keep], docs[keep]
+
+
+def read_bucket(path: str, order: int, lookup: pd.Index) -> Grouped:
+    """A snapshot's file as ids of `lookup` (the sorted tokens): the rows keep their sorted order."""
+    try:
+        table = pq.read_table(path, read_dictionary=list(WORD_COLUMNS[:order])).unify_dictionaries()
+    except (OSError, pa.ArrowException) as exc:  # damaged since it was published: the refresh merges in full
+        raise DeltaMismatch(f"{path}: cannot be read ({exc})") from None
+    cols = []
+    for name in WORD_COLUMNS[:order]:
+        chunks = table.column(name).chunks
+        if not chunks:
+            cols.append(np.empty(0, np.int32))
+            continue
+        ids = lookup.get_indexer(chunks[0].dictionary.to_numpy(zero_copy_only=False)).astype(np.int32)
+        if (ids < 0).any():
+            raise DeltaMismatch(f"{path}: holds a token that no partition, old or new, has")
+        cols.append(np.concatenate([ids[c.indices.to_numpy(zero_copy_only=False)] for c in chunks]))
+    counts = [table.column(c).to_numpy().astype(np.int64) for c in ("match_count", "doc_count")]
+    return cols, counts[0], counts[1]
+
+
+def route(cols: list[np.ndarray], files: list[BucketResult], alpha_tokens: np.ndarray, radix: int) -> np.ndarray:
+    """The previous file each (sorted) delta row falls in: the last file whose first n-gram is not after it."""
+    starts = [(i, f.first) for i, f in enumerate(files) if f.first is not None]  # an emptied file takes no rows
+    if len(cols[0]) == 0 or not starts:
+        return np.zeros(len(cols[0]), np.int64)
+    firsts = [np.searchsorted(alpha_tokens, np.array([f[k] for _, f in starts], dtype=object))
+              for k in range(len(cols))]
+    if any((ids >= len(alpha_tokens)).any() or list(alpha_tokens[ids]) != [f[k] for _, f in starts]
+           for k, ids in enumerate(firsts)):
+        raise DeltaMismatch("a previous file starts with a token that no partition, old or new, has")
+    if fits_int64(radix, len(cols)):
+        at = np.searchsorted(pack(firsts, radix), pack(cols, radix), side="right") - 1
+    else:  # keys too long to pack: compare id tuples
+        bounds = list(zip(*(f.tolist() for f in firsts)))
+        at = np.array([bisect.bisect_right(bounds, row) - 1 for row in zip(*(c.tolist() for c in cols))], np.int64)
+    return np.array([i for i, _ in starts], np.int64)[np.maximum(at, 0)]
+
+
+def refresh_bucket(order: int, bucket: int, old: list[Rows], new: list[Rows], previous: list[BucketResult],
+                   lookup: pd.Index, folder: str, top_k: int = TOP_K) -> list[BucketResult]:
+    """One bucket of a refreshed snapshot: each previous file linked when no change falls in it, else merged.
+
+    `lookup` holds the sorted tokens of the id space; one object shared by the tasks of a worker, so its
+    hash table is built once there.
+    """
+    alpha_tokens = lookup.to_numpy()
+    radix = max(len(alpha_tokens), 1)
+    d_cols, d_match, d_docs = signed_delta(order, old, new, radix)
+    owner = route(d_cols, previous, alpha_tokens, radix)
+    dictionary = pa.array(alpha_tokens, type=pa.string()) if len(d_match) else None
+    out = []
+    for i, file in enumerate(previous):
+        path = f"{folder}/{Path(file.path).name}"
+        mine = owner == i
+        if not mine.any():
+            try:  # snapshots are never modified once published: sharing the file is safe
+                os.link(file.path, path)
+            except OSError:
+                shutil.copyfile(file.path, path)
+            out.append(replace(file, path=path))
+            continue
+        delta = ([c[mine] for c in d_cols], d_match[mine], d_docs[mine])
+        cols, match, docs = apply_delta(read_bucket(file.path, order, lookup), delta, radix)
+        out.append(write_file(order, bucket, cols, match, docs, dictionary, path, top_k))
+    return out

@@ -1,0 +1,78 @@
+"""The bucket merge of a refresh: previous sorted rows + a signed delta equal a count from scratch."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqpipe.ngrams import delta_merge
+from seqpipe.ngrams.merge import merge_bucket
+
+# a document is a list of (w1, w2) id pairs; a corpus is a list of documents
+docs = st.lists(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), max_size=12), max_size=5)
+
+
+def rows(corpus: list[list[tuple[int, int]]]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Per-occurrence rows (count 1, file = document index), as partitions hand them to the merge."""
+    pairs = [(g, f) for f, doc in enumerate(corpus) for g in doc]
+    cols = [np.array([g[i] for g, _ in pairs], dtype=np.int32) for i in range(2)]
+    return cols, np.ones(len(pairs), np.int64), np.array([f for _, f in pairs], dtype=np.int32)
+
+
+def oracle(corpus: list[list[tuple[int, int]]]) -> dict[tuple[int, int], tuple[int, int]]:
+    """(match_count, doc_count) per bigram, by counting in Python."""
+    match = Counter(g for doc in corpus for g in doc)
+    docs_with = Counter(g for doc in corpus for g in set(doc))
+    return {g: (match[g], docs_with[g]) for g in match}
+
+
+def as_dict(grouped) -> dict[tuple[int, int], tuple[int, int]]:
+    cols, match, docs_ = grouped
+    keys = list(zip(*(c.tolist() for c in cols)))
+    assert keys == sorted(keys)  # the merged rows stay sorted without a sort of the whole bucket
+    return dict(zip(keys, zip(match.tolist(), docs_.tolist())))
+
+
+@settings(max_examples=150, deadline=None)
+@given(kept=docs, before=docs, after=docs)
+def test_previous_plus_delta_equals_a_recount(kept, before, after):
+    """Documents `kept` stay; `before` are replaced by `after` (edited, removed when empty, added)."""
+    radix = 6
+    previous = delta_merge.signed_delta(2, [rows([])], [rows(kept + before)], radix)  # a count from nothing
+    old = rows([[] for _ in kept] + before)  # the same file numbering on each side: documents keep their index
+    new = rows([[] for _ in kept] + after)
+    delta = delta_merge.signed_delta(2, [old], [new], radix)
+    assert as_dict(delta_merge.apply_delta(previous, delta, radix)) == oracle(kept + after)
+
+
+def test_a_count_that_falls_to_zero_vanishes_and_a_new_row_is_inserted_in_order():
+    previous = ([np.array([1, 3], np.int32), np.array([0, 0], np.int32)], np.array([2, 1]), np.array([1, 1]))
+    delta = ([np.array([2, 3], np.int32), np.array([5, 0], np.int32)], np.array([4, -1]), np.array([1, -1]))
+    cols, match, docs_ = delta_merge.apply_delta(previous, delta, radix=6)
+    assert [c.tolist() for c in cols] == [[1, 2], [0, 5]] and match.tolist() == [2, 4] and docs_.tolist() == [1, 1]
+
+
+def test_a_delta_that_does_not_fit_the_previous_counts_is_refused():
+    previous = ([np.array([1], np.int32)], np.array([2]), np.array([1]))
+    with pytest.raises(delta_merge.DeltaMismatch):
+        delta_merge.apply_delta(previous, ([np.array([1], np.int32)], np.array([-3]), np.array([-1])), radix=4)
+    with pytest.raises(delta_merge.DeltaMismatch):  # removing an n-gram the previous snapshot never had
+        delta_merge.apply_delta(previous, ([np.array([0], np.int32)], np.array([-1]), np.array([-1])), radix=4)
+
+
+def test_a_bucket_file_reads_back_in_a_larger_id_space(tmp_path):
+    """Ids of a vocabulary with a new word in front: every old id shifts, the rows stay sorted."""
+    alpha = np.array(["b", "c", "d"], dtype=object)
+    part = ([np.array([2, 0, 0], np.int32), np.array([1, 2, 1], np.int32)], np.ones(3, np.int64),
+            np.zeros(3, np.int32))
+    [written] = merge_bucket(2, 0, [part], alpha, str(tmp_path))
+    wider = np.array(["a", "b", "c", "d", "e"], dtype=object)
+    cols, match, _ = delta_merge.read_bucket(written.path, 2, pd.Index(wider))
+    assert [c.tolist() for c in cols] == [[1, 1, 3], [2, 3, 2]] and match.tolist() == [1, 1, 1]
+    with pytest.raises(delta_merge.DeltaMismatch):  # a token the id space lacks
+        delta_merge.read_bucket(written.path, 2, pd.Index(["b", "c"]))
