@@ -164,3 +164,19 @@ def count_rows(columns: list[np.ndarray], radix: int | list[int]) -> tuple[list[
     starts = np.flatnonzero(np.concatenate(([True], ~same)))
     counts = np.diff(np.append(starts, len(order))).astype(np.int64)
     return [c[starts] for c in cols], counts
+
+
+def top_indices(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest values, largest first, ties in index order: `np.argsort(-values,
+    kind="stable")[:k]` without sorting every value (a partition finds the k-th largest first).
+
+    >>> top_indices(np.array([3, 9, 3, 1, 9]), 3).tolist()
+    [1, 4, 0]
+    """
+    if k >= len(values):
+        return np.argsort(-values, kind="stable")
+    if k <= 0:
+        return np.empty(0, np.int64)
+    kth = np.partition(values, len(values) - k)[len(values) - k]
+    candidates = np.flatnonzero(values >= kth)  # every value above the k-th largest, and all its ties
+    return candidates[np.argsort(-values[candidates], kind="stable")[:k]]

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from seqpipe.config import Boundary
 from seqpipe.ngrams.count import PartitionCounts, PartitionSummary
-from seqpipe.ngrams.keys import group_rows
+from seqpipe.ngrams.keys import group_rows, top_indices
 from seqpipe.ngrams.schema import ngram_schema
 
 Rows = tuple[list[np.ndarray], np.ndarray, np.ndarray]  # id columns, match_count, file index per row
@@ -153,7 +153,7 @@ def merge_bucket(
     pq.write_table(table, path, compression="zstd", row_group_size=1 << 20, sorting_columns=sorting)
     values, freq = np.unique(match_count, return_counts=True)
     k = min(top_k, len(match_count))
-    top_idx = np.argsort(-match_count, kind="stable")[:k]  # stable: ties stay in alphabetical order
+    top_idx = top_indices(match_count, k)  # ties stay in alphabetical order
     top = [(tuple(alpha_tokens[c[i]] for c in ucols), int(match_count[i])) for i in top_idx]
     return BucketResult(
         order, bucket, path, len(match_count), int(match_count.sum()),

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqpipe.ngrams.keys import bit_widths, count_rows, fits_int64, group_rows
+from seqpipe.ngrams.keys import bit_widths, count_rows, fits_int64, group_rows, top_indices
 
 # radix 5 packs by shifts; three columns of 2**20 + 1 and a file column of 3 (as count_partition and the
 # merge make them) take 65 bits but their product fits: packed by multiplication; three columns of
@@ -62,3 +62,11 @@ def test_group_rows_equals_counter(data):
     assert got == sorted(match)
     assert got_match.tolist() == [match[t] for t in got]
     assert got_docs.tolist() == [len(docs[t]) for t in got]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=60), st.integers(0, 70))
+def test_top_indices_equals_a_full_stable_sort(values, k):
+    array = np.array(values, dtype=np.int64)
+    oracle = sorted(range(len(values)), key=lambda i: (-values[i], i))[:k]
+    assert top_indices(array, k).tolist() == oracle
