@@ -73,6 +73,8 @@ _D2L_BYTES = bytes(
 
 
 _D2L_BYTES_KEEP_LF = _D2L_BYTES[:10] + b"\n" + _D2L_BYTES[11:]
+_LOWER_ASCII = bytes(b + 32 if 65 <= b <= 90 else b for b in range(256))
+_NOT_ASCII_LETTERS = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
 
 
 def d2l_word_ids(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -88,8 +90,8 @@ def d2l_word_ids(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def d2l_block_ids(data: bytes, lines: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`d2l_word_ids` of a block of UTF-8 bytes holding `lines` lines separated (or ended) by b"\\n".
 
-    No Python object per token or line: the cleaned bytes give word starts through a vectorized letter
-    mask, the letters are compacted into one Arrow binary array and dictionary-encoded by Arrow's hash
+    No Python object per token or line: the cleaned bytes give word starts and ends through a vectorized
+    letter mask, the letters (bytes.translate deleting the rest) make one Arrow binary array and dictionary-encoded by Arrow's hash
     table (its dictionary keeps first-occurrence order, as `pandas.factorize` of the word list would).
     Invalid UTF-8 bytes may stay in `data`: like every byte >= 0x80 they clean to a space.
 
@@ -105,11 +107,14 @@ def d2l_block_ids(data: bytes, lines: int) -> tuple[np.ndarray, np.ndarray, np.n
     # tokens per line from where each line ends among the word starts: one query per line, not per word
     line_ends = np.append(np.flatnonzero(b == 10)[: max(lines - 1, 0)], len(b))[:lines]
     per_line = np.diff(np.searchsorted(start_at, line_ends), prepend=0).astype(np.int64)
-    compact = b[letter]
-    offsets = np.append(np.flatnonzero(starts[letter]), compact.size).astype(np.int64)
-    if offsets.size == 1:
+    if start_at.size == 0:
         return np.empty(0, np.int32), np.empty(0, dtype=object), per_line
-    words = pa.LargeBinaryArray.from_buffers(pa.large_binary(), offsets.size - 1,
+    ends = letter.copy()  # last letter of each word
+    ends[:-1] &= ~letter[1:]
+    offsets = np.zeros(start_at.size + 1, np.int64)
+    np.cumsum(np.flatnonzero(ends) - start_at + 1, out=offsets[1:])
+    compact = data.translate(_LOWER_ASCII, _NOT_ASCII_LETTERS)  # the letters alone, one C pass
+    words = pa.LargeBinaryArray.from_buffers(pa.large_binary(), start_at.size,
                                              [None, pa.py_buffer(offsets), pa.py_buffer(compact)])
     encoded = words.dictionary_encode()
     uniques = np.array(encoded.dictionary.cast(pa.large_string()).to_pylist(), dtype=object)
