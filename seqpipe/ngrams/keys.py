@@ -43,6 +43,16 @@ def unpack(keys: np.ndarray, radix: int | list[int], n: int) -> list[np.ndarray]
     return cols[::-1]
 
 
+def dense_keys(radix: list[int], rows: int) -> bool:
+    """True when the key space is small next to the rows (at most 4 slots a row, or 64 Ki): `np.bincount`.
+
+    >>> dense_keys([2, 70_000], 1_000_000), dense_keys([70_000, 70_000], 1_000_000)
+    (True, False)
+    """
+    space = int(np.prod([int(r) for r in radix], dtype=object))
+    return space <= max(4 * rows, 1 << 16)
+
+
 def bit_widths(radix: list[int]) -> list[int] | None:
     """Bits per column for ids below each radix, or None when they add up to more than 63.
 
@@ -146,6 +156,10 @@ def count_rows(columns: list[np.ndarray], radix: int | list[int]) -> tuple[list[
     if len(columns[0]) == 0:
         return [np.empty(0, np.int32) for _ in range(n)], np.empty(0, np.int64)
     radix = [radix] * n if isinstance(radix, int) else radix
+    if dense_keys(radix, len(columns[0])):  # unigrams, characters: counting beats sorting
+        counts = np.bincount(pack(columns, radix))
+        present = np.flatnonzero(counts)
+        return unpack(present, radix, n), counts[present].astype(np.int64)
     bits = bit_widths(radix)
     if bits is not None:
         keys = shift_pack(columns, bits)

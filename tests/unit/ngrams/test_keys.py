@@ -8,9 +8,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqpipe.ngrams.keys import bit_widths, count_rows, fits_int64, group_rows, top_indices
+from seqpipe.ngrams.keys import bit_widths, count_rows, dense_keys, fits_int64, group_rows, top_indices
 
-# radix 5 packs by shifts; three columns of 2**20 + 1 and a file column of 3 (as count_partition and the
+# radix 5 is counted with bincount (count_rows) or packs by shifts (group_rows); one or two columns of
+# 2**20 + 1 pack by shifts; three columns of 2**20 + 1 and a file column of 3 (as count_partition and the
 # merge make them) take 65 bits but their product fits: packed by multiplication; three columns of
 # 2**31 - 1 fit neither, so they go through lexsort
 RADICES = [5, 2**20 + 1, 2**31 - 1]
@@ -30,6 +31,7 @@ def rows(draw):
 
 
 def test_rows_reach_every_path():
+    assert dense_keys([3, 5, 5, 5], 1) and not dense_keys([3, 2**20 + 1], 40)
     assert bit_widths([5] * 4) is not None
     assert bit_widths([3, *[2**20 + 1] * 3]) is None and fits_int64([3, *[2**20 + 1] * 3])
     assert not fits_int64(2**31 - 1, 3)
