@@ -160,6 +160,54 @@ def read_text(f: InputFile, info: FileInfo, start: int = 0, end: int | None = No
     The limit is on a line's bytes without its line end (UTF-16 input: after conversion to UTF-8);
     CR, LF and CRLF all end a line. Memory stays within the kept lines plus `max_line_bytes`.
     """
+    kept = _read_kept(f, info, start, end, max_line_bytes)
+    text, bad = decode(kept.data, "utf-8" if kept.encoding in _WIDE else kept.encoding)
+    if kept.encoding in _WIDE:
+        text = text.removeprefix("\ufeff")
+    return RangeText(split_lines(text), bad + kept.converted_bad, kept.long_lines, kept.long_line_bytes)
+
+
+@dataclass
+class RangeBytes:
+    """A byte range as UTF-8 bytes with LF line ends: `read_text`'s lines, without a str per line."""
+
+    data: bytes  # the lines, each ended by b"\n" (the last one too, unless data is empty); BOM removed
+    lines: int  # as many as `read_text` returns
+    bad_bytes: int  # invalid UTF-8 bytes, left as they are (read_text replaces each by U+FFFD)
+    long_lines: int = 0
+    long_line_bytes: int = 0
+
+
+def read_utf8(f: InputFile, info: FileInfo, start: int = 0, end: int | None = None,
+              max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> RangeBytes:
+    """`read_text` for byte-level tokenizers: the same lines and figures, as one LF-separated block.
+
+    Invalid UTF-8 bytes stay in place, so only tokenizers that treat every byte >= 0x80 alike (d2l)
+    see the same text as through `read_text`.
+    """
+    kept = _read_kept(f, info, start, end, max_line_bytes)
+    data = kept.data
+    if kept.encoding in _WIDE or kept.encoding == "utf-8-sig":  # as decoding with utf-8-sig / removeprefix
+        data = data.removeprefix(codecs.BOM_UTF8)
+    bad = 0 if data.isascii() else decode(data, "utf-8")[1]
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    return RangeBytes(data, data.count(b"\n"), bad + kept.converted_bad, kept.long_lines, kept.long_line_bytes)
+
+
+@dataclass
+class _Kept:
+    data: bytes  # kept lines, UTF-8 (wide encodings converted) or as stored
+    encoding: str  # the encoding `data` was read with
+    converted_bad: int  # invalid bytes met while converting a wide encoding
+    long_lines: int
+    long_line_bytes: int
+
+
+def _read_kept(f: InputFile, info: FileInfo, start: int, end: int | None, max_line_bytes: int) -> _Kept:
+    """The bytes of the whole lines of [start, end), long lines left out (see `read_text`)."""
     with open_binary(f) as fh:
         begin = 0 if start == 0 else _after_newline(fh, start - 1)
         stop = None if end is None or end >= f.size else _after_newline(fh, end - 1)
@@ -174,11 +222,7 @@ def read_text(f: InputFile, info: FileInfo, start: int = 0, end: int | None = No
         for c in raw:
             kept.feed(c)
         converted_bad = getattr(_counter, "bad", 0) if encoding in _WIDE else 0
-    data = kept.result()
-    text, bad = decode(data, "utf-8" if encoding in _WIDE else encoding)
-    if encoding in _WIDE:
-        text = text.removeprefix("\ufeff")
-    return RangeText(split_lines(text), bad + converted_bad, kept.long_lines, kept.long_line_bytes)
+    return _Kept(kept.result(), encoding, converted_bad, kept.long_lines, kept.long_line_bytes)
 
 
 def _chunks(fh, size: int, limit: int | None):

@@ -15,10 +15,10 @@ import pandas as pd
 
 from seqpipe.config import TextConfig
 from seqpipe.corpus.partition import Partition
-from seqpipe.corpus.reader import DEFAULT_MAX_LINE_BYTES, FileInfo, read_text
+from seqpipe.corpus.reader import DEFAULT_MAX_LINE_BYTES, FileInfo, read_text, read_utf8
 from seqpipe.corpus.sources import InputFile
 from seqpipe.ngrams.keys import count_rows
-from seqpipe.text.normalize import d2l_word_ids, normalize_line
+from seqpipe.text.normalize import d2l_block_ids, normalize_line
 from seqpipe.text.tokenize import tokenize_line
 
 
@@ -105,20 +105,23 @@ def tokenize_partition(
     stats: dict[int, FileStats] = {}
     per_line = line_lengths is not None
     fast = _fast_d2l(text)
-    blocks: list[list[str]] = []
+    blocks: list[bytes] = []  # fast path: each piece's lines as LF-ended UTF-8 bytes
+    block_lines: list[int] = []
     for piece in partition.pieces:
         f, info = files[piece.file_index], infos[piece.file_index]
-        got = read_text(f, info, piece.start, piece.end, max_line_bytes)
-        lines = got.lines
+        got = (read_utf8 if fast else read_text)(f, info, piece.start, piece.end, max_line_bytes)
+        n_lines = got.lines if fast else len(got.lines)
         fstats = stats.setdefault(piece.file_index, FileStats())
-        fstats.lines += len(lines)
+        fstats.lines += n_lines
         fstats.bad_bytes += got.bad_bytes
         fstats.long_lines += got.long_lines
         fstats.long_line_bytes += got.long_line_bytes
         seg_files.append(piece.file_index)  # one segment per piece unless boundary == "line" (reset below)
         if fast:
-            blocks.append(lines)
+            blocks.append(got.data)
+            block_lines.append(n_lines)
             continue
+        lines = got.lines
         before = len(tokens)
         if text.boundary != "line" and text.tokens == "word" and not per_line:
             # whitespace separates words whatever the line breaks: normalize the block in one call
@@ -138,8 +141,9 @@ def tokenize_partition(
         if text.boundary != "line":
             seg_lengths.append(len(tokens) - before)
     if fast:
-        ids, uniques, per_line_counts = d2l_word_ids([line for block in blocks for line in block])
-        line_ends = np.cumsum([0, *(len(block) for block in blocks)])
+        ids, uniques, per_line_counts = d2l_block_ids(b"".join(blocks), sum(block_lines))
+        del blocks
+        line_ends = np.cumsum([0, *block_lines])
         per_piece = np.diff(np.concatenate([[0], np.cumsum(per_line_counts)])[line_ends])
         for index, n in zip(seg_files, per_piece.tolist()):
             stats[index].tokens += n

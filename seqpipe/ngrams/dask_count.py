@@ -237,6 +237,8 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     crossing = merge.cross_partition_rows(list(summaries), vocab, ngram.orders, text.boundary)
     remapped = [client.submit(merge.remap_partition, c, m, cuts, key=f"remap-{run_id}-{i}")
                 for i, (c, m) in enumerate(zip(counts, vocab.mappings))]
+    if ngram.split is None:  # the merge needs only the remapped rows: a worker frees each count once remapped
+        counted, counts = [], []
     # every merge task needs the id -> token table. A task that returns it, not scatter(): scattered data
     # lost with its workers cannot be recomputed, and the run would fail instead of surviving the loss.
     alpha = vocab.alpha_tokens if isinstance(client, InlineClient) else client.submit(
@@ -251,10 +253,10 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
                      for i, r in enumerate(remapped)]
             merged.append(client.submit(merge.merge_bucket, n, b, [*parts, crossing_parts[b]], alpha, str(folder),
                                         key=f"merge-{run_id}-{n}-{b}", retries=1))
+    remapped, parts = [], []  # held by the pending merges only: a partition's rows go once its merges are done
     for done, _ in enumerate(as_completed(client, merged), start=1):
         progress("merge and write", done, len(merged))
     buckets = [f for written in gather(client, merged, explain) for f in written]
-    del remapped
     timings["merge"] = time.perf_counter() - t
     sections: dict[str, Any] = {}
     if ngram.split is not None:

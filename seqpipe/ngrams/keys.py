@@ -1,8 +1,9 @@
 """Vectorized n-gram keys: pack id tuples into int64, group equal rows, sum counts.
 
-Rows are n-gram id tuples (one int32 column per position). When `radix**n` fits in int64 the
-tuple packs into one integer whose order is the tuple's lexicographic order; otherwise rows are
-grouped with `np.lexsort` over the columns.
+Rows are n-gram id tuples (one int32 column per position). When the columns' bit widths add up to
+at most 63 the tuple packs into one integer by shifts (unpacked by shifts and masks, cheaper than
+division); else, when `radix**n` fits in int64, by multiplication; in both the integer's order is the
+tuple's lexicographic order. Otherwise rows are grouped with `np.lexsort` over the columns.
 """
 
 from __future__ import annotations
@@ -42,6 +43,57 @@ def unpack(keys: np.ndarray, radix: int | list[int], n: int) -> list[np.ndarray]
     return cols[::-1]
 
 
+def dense_keys(radix: list[int], rows: int) -> bool:
+    """True when the key space is small next to the rows (at most 4 slots a row, or 64 Ki): `np.bincount`.
+
+    >>> dense_keys([2, 70_000], 1_000_000), dense_keys([70_000, 70_000], 1_000_000)
+    (True, False)
+    """
+    space = int(np.prod([int(r) for r in radix], dtype=object))
+    return space <= max(4 * rows, 1 << 16)
+
+
+def bit_widths(radix: list[int]) -> list[int] | None:
+    """Bits per column for ids below each radix, or None when they add up to more than 63.
+
+    >>> bit_widths([4, 3, 1]), bit_widths([2**32, 2**32])
+    ([2, 2, 0], None)
+    """
+    bits = [max(int(r) - 1, 0).bit_length() for r in radix]
+    return bits if sum(bits) <= 63 else None
+
+
+def shift_pack(columns: list[np.ndarray], bits: list[int]) -> np.ndarray:
+    """Pack id columns into one int64 key, `bits[i]` bits for column i (the last in the lowest bits).
+
+    >>> shift_pack([np.array([1, 2]), np.array([3, 0])], [2, 2]).tolist()
+    [7, 8]
+    """
+    key = columns[0].astype(np.int64)
+    for col, b in zip(columns[1:], bits[1:]):
+        key <<= b
+        key |= col
+    return key
+
+
+def shift_unpack(keys: np.ndarray, bits: list[int]) -> list[np.ndarray]:
+    """Inverse of `shift_pack`, as int32 columns."""
+    cols = []
+    shift = 0
+    for b in bits[::-1]:
+        cols.append(((keys >> shift) & ((1 << b) - 1)).astype(np.int32))
+        shift += b
+    return cols[::-1]
+
+
+def _run_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values begins in a sorted array (non-empty)."""
+    start = np.empty(len(sorted_keys), dtype=bool)
+    start[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=start[1:])
+    return np.flatnonzero(start)
+
+
 def group_rows(
     columns: list[np.ndarray], counts: np.ndarray, files: np.ndarray, radix: int,
     file_weights: np.ndarray | None = None,
@@ -60,6 +112,20 @@ def group_rows(
     if len(counts) == 0:
         return [np.empty(0, np.int32) for _ in range(n)], np.empty(0, np.int64), np.empty(0, np.int64)
     n_files = int(files.max()) + 1
+    bits = bit_widths([radix] * n + [n_files])
+    if bits is not None:
+        # the key holds the file too, so equal keys are equal (n-gram, file) pairs: any sort order of
+        # them sums alike, and the unstable (SIMD) argsort is several times faster than the stable one
+        fbits = bits[-1]
+        key = shift_pack([*columns, files], bits)
+        order = np.argsort(key)
+        key = key[order]
+        pair_starts = _run_starts(key)
+        gram_of_pair = key[pair_starts] >> fbits
+        key_starts = _run_starts(gram_of_pair)
+        match_count = np.add.reduceat(counts[order].astype(np.int64, copy=False), pair_starts[key_starts])
+        doc_count = np.diff(np.append(key_starts, len(pair_starts))).astype(np.int64)
+        return shift_unpack(gram_of_pair[key_starts], bits[:-1]), match_count, doc_count
     if fits_int64(radix, n, n_files):
         order = np.argsort(pack(columns, radix) * n_files + files, kind="stable")
     elif fits_int64(radix, n):
@@ -93,6 +159,17 @@ def count_rows(columns: list[np.ndarray], radix: int | list[int]) -> tuple[list[
     if len(columns[0]) == 0:
         return [np.empty(0, np.int32) for _ in range(n)], np.empty(0, np.int64)
     radix = [radix] * n if isinstance(radix, int) else radix
+    if dense_keys(radix, len(columns[0])):  # unigrams, characters: counting beats sorting
+        counts = np.bincount(pack(columns, radix))
+        present = np.flatnonzero(counts)
+        return unpack(present, radix, n), counts[present].astype(np.int64)
+    bits = bit_widths(radix)
+    if bits is not None:
+        keys = shift_pack(columns, bits)
+        keys.sort()
+        starts = _run_starts(keys)
+        counts = np.diff(np.append(starts, len(keys))).astype(np.int64)
+        return shift_unpack(keys[starts], bits), counts
     if fits_int64(radix):
         keys, counts = np.unique(pack(columns, radix), return_counts=True)
         return unpack(keys, radix, n), counts.astype(np.int64)
@@ -104,3 +181,19 @@ def count_rows(columns: list[np.ndarray], radix: int | list[int]) -> tuple[list[
     starts = np.flatnonzero(np.concatenate(([True], ~same)))
     counts = np.diff(np.append(starts, len(order))).astype(np.int64)
     return [c[starts] for c in cols], counts
+
+
+def top_indices(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest values, largest first, ties in index order: `np.argsort(-values,
+    kind="stable")[:k]` without sorting every value (a partition finds the k-th largest first).
+
+    >>> top_indices(np.array([3, 9, 3, 1, 9]), 3).tolist()
+    [1, 4, 0]
+    """
+    if k >= len(values):
+        return np.argsort(-values, kind="stable")
+    if k <= 0:
+        return np.empty(0, np.int64)
+    kth = np.partition(values, len(values) - k)[len(values) - k]
+    candidates = np.flatnonzero(values >= kth)  # every value above the k-th largest, and all its ties
+    return candidates[np.argsort(-values[candidates], kind="stable")[:k]]

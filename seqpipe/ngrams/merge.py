@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from seqpipe.config import Boundary
 from seqpipe.ngrams.count import PartitionCounts, PartitionSummary
-from seqpipe.ngrams.keys import group_rows
+from seqpipe.ngrams.keys import group_rows, top_indices
 from seqpipe.ngrams.schema import ngram_schema
 
 Rows = tuple[list[np.ndarray], np.ndarray, np.ndarray]  # id columns, match_count, file index per row
@@ -174,24 +174,10 @@ def write_file(order: int, bucket: int, cols: list[np.ndarray], match_count: np.
     sorting = [pq.SortingColumn(i) for i in range(order)]
     pq.write_table(table, path, compression="zstd", row_group_size=FILE_ROWS, sorting_columns=sorting)
     words = [table.column(i) for i in range(order)]
-    top = [(tuple(w[i].as_py() for w in words), int(match_count[i])) for i in top_rows(match_count, top_k)]
+    top = [(tuple(w[i].as_py() for w in words), int(match_count[i])) for i in top_indices(match_count, top_k)]  # ties in alphabetical order
     first = tuple(w[0].as_py() for w in words) if len(match_count) else None
     return BucketResult(order, bucket, path, len(match_count), int(match_count.sum()),
                         count_of_counts(match_count), top, first)
-
-
-def top_rows(match_count: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the k largest counts, ties in row (alphabetical) order, without sorting every row.
-
-    >>> top_rows(np.array([3, 9, 3, 1, 9]), 3).tolist()
-    [1, 4, 0]
-    """
-    k = min(k, len(match_count))
-    if k == 0:
-        return np.empty(0, np.int64)
-    threshold = np.partition(match_count, len(match_count) - k)[len(match_count) - k]
-    candidates = np.flatnonzero(match_count >= threshold)  # ascending positions: a stable sort keeps ties in order
-    return candidates[np.argsort(-match_count[candidates], kind="stable")][:k]
 
 
 def count_of_counts(match_count: np.ndarray) -> dict[int, int]:

@@ -73,31 +73,48 @@ _D2L_BYTES = bytes(
 
 
 _D2L_BYTES_KEEP_LF = _D2L_BYTES[:10] + b"\n" + _D2L_BYTES[11:]
+_LOWER_ASCII = bytes(b + 32 if 65 <= b <= 90 else b for b in range(256))
+_NOT_ASCII_LETTERS = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
 
 
 def d2l_word_ids(lines: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`d2l` word tokens of some lines as (int32 ids, distinct words in first-occurrence order, tokens per line).
 
-    No Python object per token: the cleaned bytes give word starts through a vectorized letter mask, the
-    letters are compacted into one Arrow binary array and dictionary-encoded by Arrow's hash table (its
-    dictionary keeps first-occurrence order, as `pandas.factorize` of the word list would).
-
     >>> ids, words, per_line = d2l_word_ids(["The time—machine, the", "", "TIME 1898"])
     >>> ids.tolist(), words.tolist(), per_line.tolist()
     ([0, 1, 2, 0, 1], ['the', 'time', 'machine'], [4, 0, 1])
     """
-    data = "\n".join(lines).encode("utf-8", "surrogatepass").translate(_D2L_BYTES_KEEP_LF)
-    b = np.frombuffer(data, np.uint8)
+    return d2l_block_ids("\n".join(lines).encode("utf-8", "surrogatepass"), len(lines))
+
+
+def d2l_block_ids(data: bytes, lines: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`d2l_word_ids` of a block of UTF-8 bytes holding `lines` lines separated (or ended) by b"\\n".
+
+    No Python object per token or line: the cleaned bytes give word starts and ends through a vectorized
+    letter mask, the letters (bytes.translate deleting the rest) make one Arrow binary array and dictionary-encoded by Arrow's hash
+    table (its dictionary keeps first-occurrence order, as `pandas.factorize` of the word list would).
+    Invalid UTF-8 bytes may stay in `data`: like every byte >= 0x80 they clean to a space.
+
+    >>> ids, words, per_line = d2l_block_ids(b"a b\\n\\nB c\\n", 3)
+    >>> ids.tolist(), words.tolist(), per_line.tolist()
+    ([0, 1, 1, 2], ['a', 'b', 'c'], [2, 0, 2])
+    """
+    b = np.frombuffer(data.translate(_D2L_BYTES_KEEP_LF), np.uint8)
     letter = b > 32  # after cleaning only a-z, space and LF remain
     starts = letter.copy()
     starts[1:] &= ~letter[:-1]
-    per_line = np.bincount(np.searchsorted(np.flatnonzero(b == 10), np.flatnonzero(starts)),
-                           minlength=len(lines)).astype(np.int64)
-    compact = b[letter]
-    offsets = np.append(np.flatnonzero(starts[letter]), compact.size).astype(np.int64)
-    if offsets.size == 1:
+    start_at = np.flatnonzero(starts)
+    # tokens per line from where each line ends among the word starts: one query per line, not per word
+    line_ends = np.append(np.flatnonzero(b == 10)[: max(lines - 1, 0)], len(b))[:lines]
+    per_line = np.diff(np.searchsorted(start_at, line_ends), prepend=0).astype(np.int64)
+    if start_at.size == 0:
         return np.empty(0, np.int32), np.empty(0, dtype=object), per_line
-    words = pa.LargeBinaryArray.from_buffers(pa.large_binary(), offsets.size - 1,
+    ends = letter.copy()  # last letter of each word
+    ends[:-1] &= ~letter[1:]
+    offsets = np.zeros(start_at.size + 1, np.int64)
+    np.cumsum(np.flatnonzero(ends) - start_at + 1, out=offsets[1:])
+    compact = data.translate(_LOWER_ASCII, _NOT_ASCII_LETTERS)  # the letters alone, one C pass
+    words = pa.LargeBinaryArray.from_buffers(pa.large_binary(), start_at.size,
                                              [None, pa.py_buffer(offsets), pa.py_buffer(compact)])
     encoded = words.dictionary_encode()
     uniques = np.array(encoded.dictionary.cast(pa.large_string()).to_pylist(), dtype=object)
