@@ -124,7 +124,11 @@ def group_rows(
         gram_of_pair = key[pair_starts] >> fbits
         key_starts = _run_starts(gram_of_pair)
         match_count = np.add.reduceat(counts[order].astype(np.int64, copy=False), pair_starts[key_starts])
-        doc_count = np.diff(np.append(key_starts, len(pair_starts))).astype(np.int64)
+        if file_weights is None:  # one per (n-gram, file) pair
+            doc_count = np.diff(np.append(key_starts, len(pair_starts))).astype(np.int64)
+        else:  # each pair weighs its file's weight (a refresh's previous documents: -1)
+            pair_files = key[pair_starts] & ((1 << fbits) - 1)
+            doc_count = np.add.reduceat(file_weights[pair_files].astype(np.int64, copy=False), key_starts)
         return shift_unpack(gram_of_pair[key_starts], bits[:-1]), match_count, doc_count
     if fits_int64(radix, n, n_files):
         order = np.argsort(pack(columns, radix) * n_files + files, kind="stable")

@@ -64,6 +64,10 @@ def test_group_rows_equals_counter(data):
     assert got == sorted(match)
     assert got_match.tolist() == [match[t] for t in got]
     assert got_docs.tolist() == [len(docs[t]) for t in got]
+    # a refresh weighs documents (the previous run's -1): every packing path sums the weights per n-gram
+    weights = np.array([1, -1, 3], dtype=np.int64)
+    _, _, weighted = group_rows(cols, counts, files, radix, file_weights=weights)
+    assert weighted.tolist() == [sum(int(weights[f]) for f in docs[t]) for t in got]
 
 
 @settings(max_examples=300, deadline=None)
