@@ -18,7 +18,7 @@ def test_every_preset_builds_a_valid_config(name):
 
 def test_pipeline_char_preset_is_the_pipeline_split_with_one_lstm():
     cfg = build_config(["timemachine"], None, apply_preset("pipeline-char", {"hidden": None}))
-    assert cfg.model == LMModelConfig(kind="lstm", hidden=640, embedding=64, dropout=0.5)
+    assert cfg.model == LMModelConfig(kind="lstm", hidden=512, embedding=64, dropout=0.5)
     assert cfg.model == pipeline_defaults().rnn_model.model_copy(update={"kind": "lstm"})
     t, pipeline = cfg.train, pipeline_defaults().rnn_train  # the preset is what `make run` trains
     fields = ("optimizer", "lr", "schedule", "batch_size", "num_steps", "epochs", "minutes", "threads", "precision")
