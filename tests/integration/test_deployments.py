@@ -99,7 +99,7 @@ def test_whole_pipeline_deployment_completes_with_a_report(deployed, tmp_path, s
     server, _ = deployed
     out = tmp_path / "out"
     run = _run(server, "seqpipe/default", f"out={json.dumps(str(out))}", 'ngram={"workers": 1}',
-               "lm_orders=[2, 3]", "char_lm_orders=[3]", 'rnn_models=["gru"]',
+               "lm_orders=[2, 3]", "char_lm_orders=[3]", 'rnn_data={"max_tokens": 20000}', 'rnn_models=["gru"]',
                'rnn_model={"hidden": 32}', 'rnn_train={"epochs": 1, "threads": 1, "optimizer": "adam", "lr": 0.01}',
                'series={"train": {"epochs": 2}}')
     assert run.returncode == 0 and "Completed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
