@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -120,10 +121,14 @@ def _flow_run_id(output: str) -> str:
 
 
 def _final_state(server, flow_run_id: str, timeout: float = 300) -> str:
+    # the REST API, not `prefect flow-run inspect`: a CLI start-up per poll took seconds of CPU from the runs
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        shown = server.prefect("flow-run", "inspect", flow_run_id, "-o", "json")
-        state = json.loads(shown.stdout)["state"]["type"] if shown.returncode == 0 else ""
+        try:
+            with urllib.request.urlopen(f"{server.api_url}/flow_runs/{flow_run_id}", timeout=10) as resp:
+                state = (json.load(resp).get("state") or {}).get("type", "")
+        except OSError:
+            state = ""
         if state in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED"):
             return state
         time.sleep(1)
