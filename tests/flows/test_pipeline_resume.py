@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from tiny_pipeline import TINY
 
 pytestmark = pytest.mark.flows
