@@ -47,11 +47,14 @@ def big_snapshot(root: Path, n_tokens: int, vocab: int = 5000, line: int = 20, h
     root.mkdir(parents=True, exist_ok=True)
     size = FIRST_WORD_ID + vocab
     rng = np.random.default_rng(0)
+    # Zipf(1.3) over the vocabulary's ranks, drawn by inverse CDF: 2.5x cheaper than rng.zipf (8 s at 60 M)
+    cdf = np.cumsum(np.arange(1, vocab + 1, dtype=np.float64) ** -1.3)
+    cdf /= cdf[-1]
     for split, n in (("train", n_tokens), ("valid", held_out), ("test", held_out)):
         ids = open_ids_writer(root, split, n, id_dtype(size))
         for a in range(0, n, 1 << 22):  # in pieces: the test process stays small too
             b = min(n, a + (1 << 22))
-            ids[a:b] = FIRST_WORD_ID + rng.zipf(1.3, b - a) % vocab
+            ids[a:b] = FIRST_WORD_ID + np.minimum(np.searchsorted(cdf, rng.random(b - a), side="right"), vocab - 1)
         ids.flush()
         del ids
         offsets = np.append(np.arange(0, n, line), n).astype(np.int64)

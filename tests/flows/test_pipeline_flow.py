@@ -5,32 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from seqpipe.config import CorpusConfig, NgramConfig
-from seqpipe.ngram_lm.config import NgramLMConfig
 from seqpipe.results import CorpusStatsResult, ReportResult
-from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
-from seqpipe.train.forecast_config import ForecastConfig, TrainConfig
 
 
-def test_pipeline_writes_every_stage_and_the_report(tmp_path, shared_data, monkeypatch):
-    from flows.pipeline import pipeline
-
-    monkeypatch.chdir(tmp_path)  # a relative output root, as `make run` uses
-    result = pipeline(
-        corpus=CorpusConfig(sources=("timemachine",)),
-        ngram=NgramConfig(orders=(1, 2), workers=0),
-        lm=NgramLMConfig(),
-        lm_orders=[2],
-        char_lm_orders=[3],
-        rnn_data=LMDataConfig(max_tokens=5_000),
-        rnn_models=["gru"],
-        rnn_model=LMModelConfig(hidden=16),
-        rnn_train=LMTrainConfig(epochs=1, threads=1, optimizer="adam", lr=0.01),
-        series=ForecastConfig(train=TrainConfig(epochs=1)),
-        out="seqpipe-out",
-    )
+def test_pipeline_writes_every_stage_and_the_report(tiny_pipeline, monkeypatch):
+    folder, result = tiny_pipeline  # the TINY settings (tests/tiny_pipeline.py), out="seqpipe-out" from `folder`
+    monkeypatch.chdir(folder)  # its relative output root, as `make run` uses, resolves from there
     run_dir = Path(result["run_dir"]).resolve()
-    assert run_dir.parent == tmp_path / "seqpipe-out" / "runs"
+    assert run_dir.parent == folder / "seqpipe-out" / "runs"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert set(metrics["ngram_lm"]) == {"ngram-mkn-o2", "ngram-mkn-o3-char"}
     assert metrics["ngram_lm"]["ngram-mkn-o2"]["tokens"] == 3414

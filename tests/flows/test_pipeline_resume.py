@@ -6,26 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from seqpipe.config import CorpusConfig, NgramConfig
-from seqpipe.ngram_lm.config import NgramLMConfig
-from seqpipe.train.forecast_config import ForecastConfig, TrainConfig
-from seqpipe.train.config import LMDataConfig, LMModelConfig, LMTrainConfig
+from tiny_pipeline import TINY
 
 pytestmark = pytest.mark.flows
-
-TINY = dict(
-    corpus=CorpusConfig(sources=("timemachine",)),
-    ngram=NgramConfig(orders=(1, 2), workers=0),
-    lm=NgramLMConfig(),
-    lm_orders=[2],
-    char_lm_orders=[3],
-    rnn_data=LMDataConfig(max_tokens=5_000),
-    rnn_models=["gru"],
-    rnn_model=LMModelConfig(hidden=16),
-    rnn_train=LMTrainConfig(epochs=1, threads=1, optimizer="adam", lr=0.01),
-    series=ForecastConfig(train=TrainConfig(epochs=1)),
-)
 
 
 def _figures(run_dir: Path) -> dict:
@@ -36,7 +19,7 @@ def _figures(run_dir: Path) -> dict:
     return {"ngram": ngram, "rnn": rnn}
 
 
-def test_a_rerun_after_a_crash_reuses_the_finished_stages(tmp_path, shared_data, monkeypatch):
+def test_a_rerun_after_a_crash_reuses_the_finished_stages(tmp_path, shared_data, monkeypatch, tiny_pipeline):
     import flows.pipeline as pipeline_module
 
     def crash(*args, **kwargs):
@@ -58,8 +41,8 @@ def test_a_rerun_after_a_crash_reuses_the_finished_stages(tmp_path, shared_data,
     assert run_info["timings_s"]["ngram_lm"] == 0.0 and run_info["timings_s"]["rnn_lm"] > 0
     assert (run_dir / "stages" / "rnn_lm.json").is_file() and Path(result["report"]).is_file()
 
-    clean = pipeline_module.pipeline(**TINY, out=str(tmp_path / "clean"))
-    resumed, fresh = _figures(run_dir), _figures(Path(clean["run_dir"]))  # the report equals a clean run's
+    clean_cwd, clean = tiny_pipeline  # a clean run of the same TINY settings, shared with test_pipeline_flow
+    resumed, fresh = _figures(run_dir), _figures(clean_cwd / clean["run_dir"])  # the report equals a clean run's
     assert resumed["rnn"] == fresh["rnn"]
     # DuckDB sums in parallel: the order of the additions, so the last bits, may differ between two runs
     assert resumed["ngram"] == {k: pytest.approx(v, rel=1e-12) for k, v in fresh["ngram"].items()}

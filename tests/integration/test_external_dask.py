@@ -57,9 +57,10 @@ def test_stats_on_an_existing_cluster_equals_a_local_run(tmp_path, shared_data):
     local = subprocess.run([sys.executable, "-m", "seqpipe", "stats", "timemachine", "--out", str(tmp_path / "b"),
                             "--workers", "0", "--json"], env=env, capture_output=True, text=True, timeout=240)
     summary = [json.loads(run.stdout.strip().splitlines()[-2]) for run in (remote, local)]
-    # the address is really used: with the cluster gone the same command fails, in one line
+    # the address is really used: with the cluster gone the same command fails, in one line, once the 3 s
+    # connect timeout (dask key distributed.comm.timeouts.connect, default 30 s) is spent
     gone = subprocess.run([sys.executable, "-m", "seqpipe", "stats", "timemachine", "--out", str(tmp_path / "c")],
-                          env={**env, "SEQPIPE_DASK_ADDRESS": address, "DASK_DISTRIBUTED__COMMS__TIMEOUTS__CONNECT": "3s"},
+                          env={**env, "SEQPIPE_DASK_ADDRESS": address, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"},
                           capture_output=True, text=True, timeout=120)
     assert gone.returncode == 2 and len(gone.stderr.strip().splitlines()) == 1, gone.stderr[-2000:]
     assert summary[0]["totals"] == summary[1]["totals"]

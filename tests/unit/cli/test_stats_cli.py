@@ -10,6 +10,7 @@ import string
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -45,8 +46,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
         (["stats", "timemachine", "--bogus"], "No such option"),
         (["no-such-command"], "No such command"),
     ]
-    for args, message in cases:
-        run = seqpipe(*args, cwd=tmp_path)
+    with ThreadPoolExecutor(2) as pool:  # eight independent start-ups while pytest only waits: use both cores
+        runs = list(pool.map(lambda args: seqpipe(*args, cwd=tmp_path), [args for args, _ in cases]))
+    for (args, message), run in zip(cases, runs, strict=True):
         assert run.returncode == 2, (args, run.stderr)
         assert message in run.stderr, (args, run.stderr)
         assert len(run.stderr.strip().splitlines()) == 1, run.stderr
