@@ -8,7 +8,7 @@ LSTM 512 with dropout 0.5, 10 epochs; test ppl 4.244 / 4.260 / 4.221 (seeds 0 / 
 4.48 (target <= 4.26). Width is what helped (seed 1, same 10 epochs: 384 units 4.298, 512 4.260, 640 4.219,
 768 4.168; not 16 epochs 4.297, BPTT 64 4.298, two layers of 384 4.377, dropout 0.6 at 512 4.294). 512 is the
 widest that keeps `make run` near a minute: one epoch took 6.6 / 9.6 / 12.2 s at 384 / 512 / 640 units
-(bf16, one thread; issue 11, item 5).
+(bf16, one thread; a second thread made 512 slower: 21 k vs 24 k tokens/s; issue 11, item 5).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "pipeline-char": {
         "model": "lstm", "hidden": "512", "embedding": "64", "dropout": "0.5",
         "optimizer": "adam", "lr": "7e-3", "schedule": "cosine", "batch": "32", "steps": "32",
-        "epochs": 10, "threads": 2, "tokens": "char", "normalize": "d2l", "split": "0.9,0.05", "split_by": "lines",
+        "epochs": 10, "threads": 1, "tokens": "char", "normalize": "d2l", "split": "0.9,0.05", "split_by": "lines",
     },
     "gutenberg-word": {
         "model": "lstm", "hidden": "256", "embedding": "128", "softmax": "adaptive", "max_vocab": 50_000,

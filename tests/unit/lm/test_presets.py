@@ -23,7 +23,7 @@ def test_pipeline_char_preset_is_the_pipeline_split_with_one_lstm():
     t, pipeline = cfg.train, pipeline_defaults().rnn_train  # the preset is what `make run` trains
     fields = ("optimizer", "lr", "schedule", "batch_size", "num_steps", "epochs", "minutes", "threads", "precision")
     assert {f: getattr(t, f) for f in fields} == {f: getattr(pipeline, f) for f in fields}
-    assert (t.optimizer, t.lr, t.epochs, t.threads) == ("adam", 7e-3, 10, 2)
+    assert (t.optimizer, t.lr, t.epochs, t.threads) == ("adam", 7e-3, 10, 1)
     # test set B: the split and tokens the pipeline's char n-grams are scored on (LMDataConfig's defaults)
     assert cfg.data == LMDataConfig()
 
