@@ -94,6 +94,14 @@ def _run_starts(sorted_keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(start)
 
 
+def _row_start_mask(cols: list[np.ndarray]) -> np.ndarray:
+    """True where a run of equal rows begins, for columns already sorted as rows (non-empty)."""
+    same = np.ones(len(cols[0]) - 1, dtype=bool)
+    for c in cols:
+        same &= c[1:] == c[:-1]
+    return np.concatenate(([True], ~same))
+
+
 def group_rows(
     columns: list[np.ndarray], counts: np.ndarray, files: np.ndarray, radix: int,
     file_weights: np.ndarray | None = None,
@@ -139,10 +147,7 @@ def group_rows(
     cols = [c[order] for c in columns]
     c_sorted = counts[order]
     f_sorted = files[order]
-    same_key = np.ones(len(order) - 1, dtype=bool)
-    for c in cols:
-        same_key &= c[1:] == c[:-1]
-    key_start = np.concatenate(([True], ~same_key))
+    key_start = _row_start_mask(cols)
     pair_start = key_start.copy()
     pair_start[1:] |= f_sorted[1:] != f_sorted[:-1]
     starts = np.flatnonzero(key_start)
@@ -179,10 +184,7 @@ def count_rows(columns: list[np.ndarray], radix: int | list[int]) -> tuple[list[
         return unpack(keys, radix, n), counts.astype(np.int64)
     order = np.lexsort(columns[::-1])
     cols = [c[order] for c in columns]
-    same = np.ones(len(order) - 1, dtype=bool)
-    for c in cols:
-        same &= c[1:] == c[:-1]
-    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    starts = np.flatnonzero(_row_start_mask(cols))
     counts = np.diff(np.append(starts, len(order))).astype(np.int64)
     return [c[starts] for c in cols], counts
 
