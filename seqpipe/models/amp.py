@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+
 import torch
+
 
 def native_bf16(device: torch.device | str) -> bool:
     """Whether `device` multiplies bf16 in hardware (CUDA bf16 support, or a CPU with AMX bf16 tiles)."""

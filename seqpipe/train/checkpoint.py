@@ -7,6 +7,7 @@ so the safe loader reads it without allow-listing any class:
     config       the LMRunConfig as a dict          vocab, vocab_hash   the token list and its fingerprint
     model        latest weights (state_dict)        optimizer           its state_dict
     best_model   weights of the best valid epoch, or None
+    ema          the weight average (seqpipe.train.averaging) when the run keeps one, or None
     rng          Python / NumPy / torch (/ CUDA) generator states
     iterator     BatchStream.state_dict()           loop                epoch, step, history, early stopping
 
@@ -96,3 +97,12 @@ def plain(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, torch.Tensor):
         return value.item()
     return value
+
+
+def final_weights(document: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The weights a run ends with: its best valid epoch's, else its weight average's, else the latest."""
+    if document.get("best_model"):
+        return document["best_model"]
+    if document.get("ema"):
+        return {**document["model"], **document["ema"]["shadow"]}
+    return document["model"]

@@ -115,6 +115,12 @@ class LMTrainConfig(FrozenConfig):
     minutes: float | None = Field(None, gt=0, description="wall-clock budget; stops mid-epoch when spent")
     patience: int | None = Field(None, ge=1, description="stop after this many epochs without a better valid")
     restore_best: bool = Field(True, description="end with the weights of the best valid epoch")
+    ema: float = Field(
+        0.0, ge=0.0, lt=1.0,
+        description="weight averaging: validate and keep an exponential moving average of the weights "
+        "with this decay per step (e.g. 0.998); 0 = off",
+        json_schema_extra=cli(grid=True),
+    )
     seed: int = Field(0, ge=0, description="seed", json_schema_extra=cli(grid=True))
     device: str = Field("auto", description="auto | cpu | cuda[:N] | mps")
     precision: Precision = Field(
@@ -122,6 +128,10 @@ class LMTrainConfig(FrozenConfig):
     )
     threads: int | None = Field(None, ge=1, description="torch CPU threads; 1 beside other work")
     eval_batch_size: int = Field(16, ge=1, description="rows per evaluation batch (1: the test range as one stream)")
+    valid_batch_size: int | None = Field(
+        None, ge=1, description="rows per batch of the validation during training (model selection); "
+        "default: eval_batch_size, which the reported figures use"
+    )
     eval_tokens: int = Field(
         200_000, ge=0, description="validation during training: a fixed sample of this many tokens; 0 = all"
     )

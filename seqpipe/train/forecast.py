@@ -12,15 +12,13 @@ so all targets are test points. `one_step` scores x[test_start..T-1], i.e. every
 from __future__ import annotations
 
 import time as clock
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from seqpipe.eval.multistep import Evaluation, LastValue, TrainMean, Transformed, evaluate, prediction_rows
 from seqpipe.io import atomic_path
@@ -28,7 +26,7 @@ from seqpipe.results import SeriesForecastResult
 from seqpipe.series.sources import Series, load_series
 from seqpipe.series.windows import Split, Transform, make_split
 from seqpipe.train.forecast_config import ForecastConfig
-from seqpipe.train.seed import resolve_device
+from seqpipe.train.seed import resolve_device, torch_threads
 from seqpipe.train.series import train_model
 
 ProgressCallback = Callable[[str, int, float], None]  # (model, epoch, training loss)
@@ -42,20 +40,6 @@ DEFINITIONS = {
     "train_mean": "baseline: x[o+k] predicted as the mean of the training range",
     "epoch_losses": "training MSE per predicted value after each epoch, in model units (scaled/differenced)",
 }
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Use `n` torch CPU threads inside the block, then restore the caller's setting."""
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from seqpipe.models.rnn_lm import build_lm
 from seqpipe.text.normalize import Normalize, normalize_line
 from seqpipe.text.tokenize import tokenize_line
 from seqpipe.text.vocab import Vocab
-from seqpipe.train.checkpoint import load_checkpoint
+from seqpipe.train.checkpoint import final_weights, load_checkpoint
 from seqpipe.train.config import LMRunConfig
 
 
@@ -130,11 +130,11 @@ def generate(
 def load_model(
     checkpoint: str | Path, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, Vocab, LMRunConfig]:
-    """A model ready to generate from a checkpoint: best-valid weights when it has them, else the latest."""
+    """A model ready to generate from a checkpoint, with the weights its run ended with (`final_weights`)."""
     ckpt: dict[str, Any] = load_checkpoint(checkpoint, map_location=device)
     cfg = LMRunConfig.model_validate(ckpt["config"])
     vocab = Vocab(ckpt["vocab"], [0] * len(ckpt["vocab"]))
     m = cfg.model
     model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, ckpt.get("cutoffs"))
-    model.load_state_dict(ckpt["best_model"] if ckpt.get("best_model") else ckpt["model"])
+    model.load_state_dict(final_weights(ckpt))
     return model.to(device), vocab, cfg

@@ -15,7 +15,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from seqpipe.eval.windows import evaluate_windows
 from seqpipe.models.amp import autocast
 from seqpipe.models.rnn_lm import detach_state
 from seqpipe.models.softmax import lm_loss
+from seqpipe.train.averaging import WeightAverage
 from seqpipe.train.checkpoint import NonFiniteError, first_non_finite, plain, save_checkpoint
 from seqpipe.train.config import LMTrainConfig
 from seqpipe.train.seed import rng_state, set_rng_state
@@ -188,6 +189,7 @@ class _EpochHooks:
     on_progress: ProgressFn | None = None
     position: Callable[[], tuple[int, int]] = lambda: (0, 0)  # (done, total): steps, or seconds of the budget
     first_step: float | None = None  # perf_counter of this call's first step
+    average: WeightAverage | None = None  # updated after every optimizer step (cfg.ema)
 
 
 def _train_epoch(
@@ -225,6 +227,8 @@ def _train_epoch(
             norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.clip))
             _guard(norm, "the gradient norm", loop.step + 1, epoch, i)
         optimizer.step()
+        if hooks.average is not None:
+            hooks.average.update(model)
         loop.step += 1
         nll += value * Y.numel()
         tokens += Y.numel()
@@ -302,11 +306,10 @@ def valid_evaluator(
     source = valid if hasattr(valid, "gather") else ArraySource(valid)  # type: ignore[arg-type]
     windows = windows or sample_windows(len(source), cfg.eval_tokens)
     progress = None if on_progress is None else (lambda done, total: on_progress("valid", done, total))
+    rows = cfg.valid_batch_size or cfg.eval_batch_size
     if windows == [(0, len(source))] and not hasattr(valid, "gather"):
-        return lambda model: evaluate_lm(model, valid, cfg.eval_batch_size, cfg.num_steps, device)
-    return lambda model: evaluate_windows(
-        model, source, windows, cfg.eval_batch_size, cfg.num_steps, device, on_progress=progress
-    )
+        return lambda model: evaluate_lm(model, valid, rows, cfg.num_steps, device)
+    return lambda model: evaluate_windows(model, source, windows, rows, cfg.num_steps, device, on_progress=progress)
 
 
 def fit(
@@ -342,6 +345,7 @@ def fit(
     if not has_valid and (cfg.patience or cfg.schedule == "plateau"):
         raise ValueError("early stopping and the plateau schedule need a validation range (see --split)")
     optimizer = make_optimizer(model, cfg)
+    average = WeightAverage(model, cfg.ema) if cfg.ema else None
     stream = make_stream(train_ids, cfg)
     evaluate_valid = valid_evaluator(valid_ids, cfg, device, on_progress, valid_windows) if has_valid else None
     loop = _LoopState()
@@ -352,6 +356,8 @@ def fit(
         stream.load_state_dict(resume["iterator"])
         loop = _LoopState(**resume["loop"])
         best_model = resume.get("best_model")
+        if average is not None:
+            average.load_state_dict(resume["ema"])
         set_rng_state(resume["rng"])  # last: nothing may draw between here and the first minibatch
     history = [EpochRecord(**r) for r in loop.history]
     partial = resume_partial_epoch(history, stream, cfg.epochs)  # cut by a budget or a mid-epoch checkpoint
@@ -390,6 +396,7 @@ def fit(
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "best_model": best_model,
+            "ema": None if average is None else average.state_dict(),
             "rng": rng_state(),
             "iterator": stream.state_dict(),
             "loop": plain(asdict(loop)),
@@ -412,6 +419,7 @@ def fit(
         save=save_mid if checkpoint_path and cfg.checkpoint_minutes else None,
         on_progress=on_progress,
         position=lambda: (loop.step, total_steps) if total_steps else (int(spent_of_budget()), int(budget)),
+        average=average,
     )
     bar = hooks.bar
     with bar.running():
@@ -430,12 +438,15 @@ def fit(
             stopped = "time-budget" if spent_of_budget() >= budget else stopped
             last = stopped == "time-budget" or (cfg.epochs is not None and epoch >= cfg.epochs)
             if evaluate_valid is not None and (epoch % cfg.eval_every == 0 or last):
-                report = evaluate_valid(model)
+                with average.applied(model) if average is not None else nullcontext(model):  # judge the average
+                    report = evaluate_valid(model)
+                    better = report.nats_per_token < loop.best_nll
+                    if better:
+                        best_model = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
                 record.valid_nll, record.valid_tokens = report.nll_sum, report.n_tokens
                 reports = {k: v for k, v in reports.items() if k == loop.best_epoch} | {epoch: report}
-                if report.nats_per_token < loop.best_nll:
+                if better:
                     loop.best_nll, loop.best_epoch, loop.bad_epochs = report.nats_per_token, epoch, 0
-                    best_model = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
                 else:
                     loop.bad_epochs += 1
                     if cfg.schedule == "plateau":
@@ -458,6 +469,8 @@ def fit(
             if last:
                 break
     final = history[-1].epoch if history else None
+    if average is not None:
+        average.copy_to(model)  # the run's weights are the average from here on
     if cfg.restore_best and best_model is not None and loop.best_epoch != final:
         model.load_state_dict(best_model)
         final = loop.best_epoch

@@ -5,11 +5,13 @@ more dropout than the 1.447 nats/char run) toward the issue's 1.40 — not reach
 minutes (bf16, 11 epochs, train 1.07: it overfits; more dropout is the next thing to try).
 `gutenberg-word`: words of a large snapshot, adaptive softmax, capped vocabulary.
 `pipeline-char`: the pipeline's neural split (The Time Machine, d2l, characters, 0.9/0.05 lines): one
-LSTM 512 with dropout 0.5, 10 epochs; test ppl 4.244 / 4.260 / 4.221 (seeds 0 / 1 / 2) vs the char 5-gram's
-4.48 (target <= 4.26). Width is what helped (seed 1, same 10 epochs: 384 units 4.298, 512 4.260, 640 4.219,
-768 4.168; not 16 epochs 4.297, BPTT 64 4.298, two layers of 384 4.377, dropout 0.6 at 512 4.294). 512 is the
-widest that keeps `make run` near a minute: one epoch took 6.6 / 9.6 / 12.2 s at 384 / 512 / 640 units
-(bf16, one thread; a second thread made 512 slower: 21 k vs 24 k tokens/s; issue 11, item 5).
+LSTM 512 with dropout 0.5, 10 epochs, weight average (EMA 0.998), two threads; test ppl 4.227 / 4.236 /
+4.201 (seeds 0 / 1 / 2) vs the char 5-gram's 4.48 (target <= 4.26). Without the average: 4.244 / 4.260 / 4.221.
+Width is what helped (seed 1, same 10 epochs: 384 units 4.298, 512 4.260, 640 4.219, 768 4.168; not
+16 epochs 4.297, BPTT 64 4.298, two layers of 384 4.377, dropout 0.6 at 512 4.294; 384 with the average 4.289).
+Threads: on a quiet 2-core machine 512 units train at 49.7 k tokens/s on two threads vs 31.0 k on one (the
+whole command 35 s vs 55 s, same perplexity to the last digit); under load from other processes a second
+thread loses (21 k vs 24 k) — `torch_threads` never uses more threads than usable cores (issue 11, item 5).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "pipeline-char": {
         "model": "lstm", "hidden": "512", "embedding": "64", "dropout": "0.5",
         "optimizer": "adam", "lr": "7e-3", "schedule": "cosine", "batch": "32", "steps": "32",
-        "epochs": 10, "threads": 1, "tokens": "char", "normalize": "d2l", "split": "0.9,0.05", "split_by": "lines",
+        "epochs": 10, "ema": 0.998, "threads": 2, "tokens": "char", "normalize": "d2l", "split": "0.9,0.05", "split_by": "lines",
     },
     "gutenberg-word": {
         "model": "lstm", "hidden": "256", "embedding": "128", "softmax": "adaptive", "max_vocab": 50_000,

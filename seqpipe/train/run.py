@@ -38,7 +38,7 @@ from seqpipe.train.evaluation import EXIT_S, EvalBar, plan_evaluation, probe_rat
 from seqpipe.train.generate import generate
 from seqpipe.train.lm_data import load_lm_data
 from seqpipe.train.loop import EpochRecord, ProgressFn, fit
-from seqpipe.train.seed import resolve_device, seed_everything
+from seqpipe.train.seed import resolve_device, seed_everything, torch_threads
 
 # Training fields a resumed run may change; any other difference from the checkpoint is an error.
 RESUMABLE_CHANGES = frozenset(
@@ -89,8 +89,13 @@ def train_lm(
     process start, so `--minutes` bounds the whole command), else from this call.
     """
     started = time.perf_counter() if clock_start is None else clock_start
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
+    with torch_threads(cfg.train.threads):
+        return _train_lm(cfg, Path(out_dir), resume, progress, on_epoch, on_progress, started)
+
+
+def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progress: bool,
+              on_epoch: Callable[[EpochRecord], None] | None, on_progress: ProgressFn | None,
+              started: float) -> NeuralLMResult:
     saved = load_checkpoint(resume) if resume is not None else None
     if saved is not None:
         check_resumable(cfg, LMRunConfig.model_validate(saved["config"]))
@@ -146,7 +151,8 @@ def train_lm(
         reserve_s=plan.reserve(),
         valid_windows=plan.valid_windows or None,
     )
-    valid = result.valid  # measured by fit for the weights it returned, or None
+    # measured by fit for the weights it returned (None when not, or with other rows than the reported figures')
+    valid = result.valid if (t.valid_batch_size or t.eval_batch_size) == t.eval_batch_size else None
     if valid is None and plan.valid_windows:
         with EvalBar("valid", progress, on_progress).running(plan.valid_tokens) as bar:
             valid = evaluate_windows(model, data.valid, plan.valid_windows, t.eval_batch_size, t.num_steps,

@@ -1,12 +1,16 @@
-"""Seeds, random-number-generator state as checkpointable values, and device choice."""
+"""Seeds, random-number-generator state as checkpointable values, device choice and CPU threads."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
+
+from seqpipe.parallel import usable_cpus
 
 
 def seed_everything(seed: int) -> None:
@@ -58,3 +62,20 @@ def resolve_device(spec: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {spec!r} asked for, but torch sees no CUDA device")
     return device
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Use `n` torch CPU threads inside the block (never more than the usable cores), then the caller's.
+
+    More threads than cores is the 10x slowdown of STACK-NOTES: OpenMP threads spin waiting for each other.
+    """
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(n, usable_cpus())))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -21,9 +21,10 @@ def test_pipeline_char_preset_is_the_pipeline_split_with_one_lstm():
     assert cfg.model == LMModelConfig(kind="lstm", hidden=512, embedding=64, dropout=0.5)
     assert cfg.model == pipeline_defaults().rnn_model.model_copy(update={"kind": "lstm"})
     t, pipeline = cfg.train, pipeline_defaults().rnn_train  # the preset is what `make run` trains
-    fields = ("optimizer", "lr", "schedule", "batch_size", "num_steps", "epochs", "minutes", "threads", "precision")
+    fields = ("optimizer", "lr", "schedule", "batch_size", "num_steps", "epochs", "minutes", "threads", "precision",
+              "ema")
     assert {f: getattr(t, f) for f in fields} == {f: getattr(pipeline, f) for f in fields}
-    assert (t.optimizer, t.lr, t.epochs, t.threads) == ("adam", 7e-3, 10, 1)
+    assert (t.optimizer, t.lr, t.epochs, t.threads, t.ema) == ("adam", 7e-3, 10, 2, 0.998)
     # test set B: the split and tokens the pipeline's char n-grams are scored on (LMDataConfig's defaults)
     assert cfg.data == LMDataConfig()
 

@@ -59,6 +59,10 @@ RESUME_CASES = {
             seed=7,
         ),
     ),
+    "gru-adam-weight-average": (  # the average must resume too, or valid and final weights differ
+        LMModelConfig(kind="gru", hidden=16, embedding=8),
+        LMTrainConfig(optimizer="adam", lr=0.01, ema=0.9, batch_size=8, num_steps=10, epochs=4, seed=5),
+    ),
     "scratch-sgd-sequential-plateau": (
         LMModelConfig(kind="scratch-rnn", hidden=24),
         LMTrainConfig(lr=1.0, schedule="plateau", batch_size=8, num_steps=10, epochs=4, seed=3),
