@@ -336,7 +336,7 @@ def fit(
     number, or a function of the recent training rate in tokens/s, None before it is known)
     (a checkpoint written then resumes at the next epoch). With `restore_best` the model ends with the
     weights of its best validation epoch. Validation uses `valid_windows`, by default a fixed sample
-    of `cfg.eval_tokens`.
+    of `cfg.eval_tokens`. With `cfg.ema` validation judges, and the model ends with, the weight average.
     """
     started = time.perf_counter() if clock_start is None else clock_start
     device = device or next(model.parameters()).device
