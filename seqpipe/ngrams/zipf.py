@@ -42,7 +42,9 @@ def plot_zipf(freqs_by_order: dict[int, np.ndarray], path: str | Path, title: st
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    # fixed margins, not tight_layout(): measuring the tick labels took 0.39 s of a 3.2 s refresh (issue 13)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110, gridspec_kw={"left": 0.13, "right": 0.97, "bottom": 0.12,
+                                                                 "top": 0.92})
     for n, freqs in sorted(freqs_by_order.items()):
         if len(freqs) == 0:
             continue
@@ -53,6 +55,5 @@ def plot_zipf(freqs_by_order: dict[int, np.ndarray], path: str | Path, title: st
     ax.set_ylabel("frequency: n(x)")
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
