@@ -30,6 +30,8 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,arpa]'
+	# Prefect's database now, not in the first `make run` (its migrations took ~6 s of that run's minute)
+	$(VENV)/bin/prefect server database upgrade -y >/dev/null
 	touch $(STAMP)
 
 run: $(STAMP)
