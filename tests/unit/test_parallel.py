@@ -35,3 +35,22 @@ def test_workers_do_not_reimport_the_main_module(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     # the worker never imported the marker; the program's own __main__ is as it was after the cluster started
     assert done.stdout.split() == ["False", "program", "True"]
+
+
+def test_the_local_cluster_starts_on_first_use_only(monkeypatch):
+    import distributed
+
+    from seqpipe.parallel import LazyClient, dask_client
+
+    starts = []
+    lazy = LazyClient(lambda: starts.append(1) or type("Fake", (), {"submit": lambda self, f: f()})())
+    assert not lazy.started and starts == []
+    assert lazy.submit(lambda: 7) == 7 and lazy.submit(lambda: 8) == 8
+    assert lazy.started and starts == [1]  # started once, on the first use
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a LocalCluster was started for a client nobody used")
+
+    monkeypatch.setattr(distributed, "LocalCluster", no_cluster)
+    with dask_client(2) as client:
+        assert isinstance(client, LazyClient) and not client.started

@@ -84,6 +84,23 @@ def test_refresh_on_dask_workers_equals_a_full_recount(tmp_path, monkeypatch):
     assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="books", reuse_counts=False, **opts))
 
 
+def test_a_small_refresh_never_starts_the_local_cluster(tmp_path, monkeypatch):
+    """A refresh small enough to run in this process never starts the workers it was given."""
+    from seqpipe.parallel import dask_client
+
+    monkeypatch.setattr(dask_count, "IN_PROCESS_REFRESH", 100)  # "small": the edit below touches a few partitions
+    corpus = tmp_path / "books"
+    _books(corpus, {f"{i}.txt": f"book {i} starts here\nthe same words again {i % 3}\n" * (20 + i) for i in range(6)})
+    opts = {"boundary": "flat", "blocksize": 300, "buckets": 3}
+    run_count([corpus], tmp_path / "out", name="books", **opts)
+    (corpus / "2.txt").write_text("an edited book\nwith aardvarks\n", encoding="utf-8")
+    with dask_client(2) as client:
+        refreshed = run_count([corpus], tmp_path / "out", client=client, name="books", **opts)
+        assert not client.started
+    assert refreshed.incremental and refreshed.reused_partitions > 0
+    assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="books", reuse_counts=False, **opts))
+
+
 def test_a_new_first_word_and_a_vanishing_ngram(tmp_path):
     """A word sorting before all others shifts every id; an n-gram only a removed file had must vanish."""
     corpus = tmp_path / "c"
