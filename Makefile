@@ -37,9 +37,8 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	PREFECT_LOGGING_LEVEL=INFO $(PY) -m flows
 
-# idle OpenMP threads sleep at once in tests: two torch threads beside pytest's other work would spin
 test: $(STAMP)
-	OMP_WAIT_POLICY=PASSIVE $(PY) -m pytest
+	$(PY) -m pytest
 
 # Figures, not tests: run on an otherwise idle machine (see README "Benchmarks").
 bench: $(STAMP)

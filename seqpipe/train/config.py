@@ -149,6 +149,11 @@ class LMTrainConfig(FrozenConfig):
             raise ValueError(f"device {v!r}: use auto, cpu, cuda, cuda:N or mps")
         return v
 
+    @property
+    def selection_rows(self) -> int:
+        """Rows per batch of the validation during training."""
+        return self.valid_batch_size or self.eval_batch_size
+
     @model_validator(mode="after")
     def _has_a_limit(self) -> LMTrainConfig:
         if self.epochs is None and self.minutes is None:

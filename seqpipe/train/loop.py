@@ -309,7 +309,7 @@ def valid_evaluator(
     source = valid if hasattr(valid, "gather") else ArraySource(valid)  # type: ignore[arg-type]
     windows = windows or sample_windows(len(source), cfg.eval_tokens)
     progress = None if on_progress is None else (lambda done, total: on_progress("valid", done, total))
-    rows = cfg.valid_batch_size or cfg.eval_batch_size
+    rows = cfg.selection_rows
     if windows == [(0, len(source))] and not hasattr(valid, "gather"):
         return lambda model: evaluate_lm(model, valid, rows, cfg.num_steps, device)
     return lambda model: evaluate_windows(model, source, windows, rows, cfg.num_steps, device, on_progress=progress)

@@ -152,7 +152,7 @@ def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progre
         valid_windows=plan.valid_windows or None,
     )
     # measured by fit for the weights it returned (None when not, or with other rows than the reported figures')
-    valid = result.valid if (t.valid_batch_size or t.eval_batch_size) == t.eval_batch_size else None
+    valid = result.valid if t.selection_rows == t.eval_batch_size else None
     if valid is None and plan.valid_windows:
         with EvalBar("valid", progress, on_progress).running(plan.valid_tokens) as bar:
             valid = evaluate_windows(model, data.valid, plan.valid_windows, t.eval_batch_size, t.num_steps,
