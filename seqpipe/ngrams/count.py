@@ -1,7 +1,9 @@
 """Count one partition: read, normalize, tokenize, and count n-grams in vectorized form.
 
-A partition's tokens get local ids in first-occurrence order (`pandas.factorize`); n-grams are id
-tuples counted with numpy per document. Only the small parts of the result (the local vocabulary,
+A partition's tokens get local ids in alphabetical (code point) order, the global ids' order, so each
+order's rows come out sorted the way the merge needs them and the merge combines sorted runs instead
+of sorting everything again; `first_seen` keeps each token's rank of first occurrence for the book's
+vocabulary order. N-grams are id tuples counted with numpy per document. Only the small parts of the result (the local vocabulary,
 head/tail tokens, per-file statistics) travel to the client; the n-gram arrays stay on the worker
 until they are remapped to global ids and merged.
 """
@@ -46,7 +48,7 @@ class PartitionSummary:
     """The small part of a partition's counts: shipped to the client to build the global vocabulary."""
 
     index: int
-    uniques: np.ndarray  # local id -> token (object array), first-occurrence order
+    uniques: np.ndarray  # local id -> token (object array), alphabetical
     unigram_counts: np.ndarray  # int64 per local id
     head: list[str]  # first max_order-1 tokens of the partition's stream
     tail: list[str]  # last max_order-1 tokens
@@ -55,6 +57,15 @@ class PartitionSummary:
     n_tokens: int
     continues_file: bool  # the first piece continues a file begun in the previous partition
     file_stats: dict[int, FileStats] = field(default_factory=dict)
+    # local id -> rank of its first occurrence in the partition; None: `uniques` is in first-occurrence
+    # order (cache entries written before the ids were alphabetical)
+    first_seen: np.ndarray | None = None
+
+    def first_occurrence(self) -> np.ndarray:
+        """Rank of each local id's first occurrence in the partition (int64)."""
+        if self.first_seen is None:
+            return np.arange(len(self.uniques), dtype=np.int64)
+        return self.first_seen.astype(np.int64)
 
 
 @dataclass
@@ -79,11 +90,25 @@ class PartitionCounts:
 class Tokenized:
     """A partition's tokens as local ids, with per token its segment id and file index."""
 
-    ids: np.ndarray  # int32, first-occurrence order
-    uniques: np.ndarray  # object array: local id -> token
+    ids: np.ndarray  # int32, alphabetical order of the tokens
+    uniques: np.ndarray  # object array: local id -> token, sorted
+    first_seen: np.ndarray  # int32: local id -> rank of first occurrence
     segments: np.ndarray
     file_of_token: np.ndarray
     stats: dict[int, FileStats]
+
+
+def alphabetical_ids(ids: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Renumber first-occurrence ids alphabetically: (ids, sorted uniques, first-occurrence rank per new id).
+
+    >>> ids, words, first = alphabetical_ids(np.array([0, 1, 0, 2], np.int32), np.array(["b", "c", "a"], object))
+    >>> ids.tolist(), words.tolist(), first.tolist()
+    ([1, 2, 1, 0], ['a', 'b', 'c'], [2, 0, 1])
+    """
+    order = np.argsort(uniques, kind="stable").astype(np.int32)
+    rank = np.empty(len(order), np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return rank[ids], uniques[order], order
 
 
 def _fast_d2l(text: TextConfig) -> bool:
@@ -153,13 +178,14 @@ def tokenize_partition(
     else:
         codes, uniques = pd.factorize(pd.Series(tokens, dtype=object), sort=False)
         ids, uniques = codes.astype(np.int32), np.asarray(uniques, dtype=object)
+    ids, uniques, first_seen = alphabetical_ids(ids, uniques)
     lengths = np.asarray(seg_lengths, dtype=np.int64)
     if text.boundary == "flat":
         segments = np.zeros(len(ids), dtype=np.int32)
     else:
         segments = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
     file_of_token = np.repeat(np.asarray(seg_files, dtype=np.int32), lengths)
-    return Tokenized(ids, uniques, segments, file_of_token, stats)
+    return Tokenized(ids, uniques, first_seen, segments, file_of_token, stats)
 
 
 def count_partition(
@@ -179,7 +205,8 @@ def count_partition(
     tok = tokenize_partition(partition, files, infos, text, max_line_bytes, line_lengths)
     ids, uniques, segments, file_of_token = tok.ids, tok.uniques, tok.segments, tok.file_of_token
     radix = max(len(uniques), 1)
-    # the file rides along as an extra key column so rows stay unique per (ngram, file) for doc_count
+    # the file rides along as the last key column so rows stay unique per (ngram, file) for doc_count
+    # and sorted by (ngram, file), the order in which the merge combines them
     local_files = np.unique(np.fromiter((p.file_index for p in partition.pieces), dtype=np.int32))
     file_codes = np.searchsorted(local_files, file_of_token).astype(np.int32) if len(local_files) > 1 else None
     rows = {}
@@ -198,8 +225,8 @@ def count_partition(
             cols, counts = count_rows(columns, [radix] * n)
             rows[n] = (cols, counts, np.full(len(counts), local_files[0], dtype=np.int32))
         else:
-            cols, counts = count_rows([row_files, *columns], [len(local_files)] + [radix] * n)
-            rows[n] = (cols[1:], counts, local_files[cols[0]].astype(np.int32))
+            cols, counts = count_rows([*columns, row_files], [radix] * n + [len(local_files)])
+            rows[n] = (cols[:-1], counts, local_files[cols[-1]].astype(np.int32))
     keep = max(orders) - 1
     summary = PartitionSummary(
         index=partition.index,
@@ -212,6 +239,7 @@ def count_partition(
         n_tokens=len(ids),
         continues_file=partition.pieces[0].continues_file,
         file_stats=tok.stats,
+        first_seen=tok.first_seen,
     )
     lines = LineTokens(ids, np.asarray(line_lengths, np.int64)) if line_lengths is not None else None
     return PartitionCounts(summary, rows, lines)

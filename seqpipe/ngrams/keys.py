@@ -122,11 +122,12 @@ def group_rows(
     n_files = int(files.max()) + 1
     bits = bit_widths([radix] * n + [n_files])
     if bits is not None:
-        # the key holds the file too, so equal keys are equal (n-gram, file) pairs: any sort order of
-        # them sums alike, and the unstable (SIMD) argsort is several times faster than the stable one
+        # the key holds the file too, so equal keys are equal (n-gram, file) pairs. The merge passes the
+        # partitions' rows as concatenated sorted runs, which the stable sort (timsort) merges: 0.44 s for
+        # 8 runs of 1.6 M keys against 2.1 s for the default argsort; on random keys both take 2.0 s
         fbits = bits[-1]
         key = shift_pack([*columns, files], bits)
-        order = np.argsort(key)
+        order = np.argsort(key, kind="stable")
         key = key[order]
         pair_starts = _run_starts(key)
         gram_of_pair = key[pair_starts] >> fbits
@@ -191,7 +192,11 @@ def count_rows(columns: list[np.ndarray], radix: int | list[int]) -> tuple[list[
 
 def top_indices(values: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest values, largest first, ties in index order: `np.argsort(-values,
-    kind="stable")[:k]` without sorting every value (a partition finds the k-th largest first).
+    kind="stable")[:k]` without sorting every value.
+
+    A strided sample's k-th largest value is at most the k-th largest of all, so the values at or above
+    it hold the answer and all its ties; on counts (mostly 1s) that is a few thousand rows, where
+    `np.partition` over all of them degenerates (17 ms for a file of 131 k trigram counts).
 
     >>> top_indices(np.array([3, 9, 3, 1, 9]), 3).tolist()
     [1, 4, 0]
@@ -200,6 +205,11 @@ def top_indices(values: np.ndarray, k: int) -> np.ndarray:
         return np.argsort(-values, kind="stable")
     if k <= 0:
         return np.empty(0, np.int64)
-    kth = np.partition(values, len(values) - k)[len(values) - k]
-    candidates = np.flatnonzero(values >= kth)  # every value above the k-th largest, and all its ties
+    sample = values[:: max(1, len(values) // (64 * k))]
+    candidates = np.arange(len(values))
+    if len(sample) > k:
+        candidates = np.flatnonzero(values >= np.partition(sample, len(sample) - k)[len(sample) - k])
+    if len(candidates) > 64 * 64 * k:  # the sample said little (all values alike): select among all
+        kth = np.partition(values[candidates], len(candidates) - k)[len(candidates) - k]
+        candidates = candidates[values[candidates] >= kth]
     return candidates[np.argsort(-values[candidates], kind="stable")[:k]]

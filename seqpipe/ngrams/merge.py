@@ -46,7 +46,7 @@ def build_global_vocab(summaries: list[PartitionSummary]) -> GlobalVocab:
                 "token": s.uniques,
                 "match_count": s.unigram_counts,
                 # first occurrence = (partition, local rank): partitions are in corpus order
-                "first": (np.int64(s.index) << 32) + np.arange(len(s.uniques), dtype=np.int64),
+                "first": (np.int64(s.index) << 32) + s.first_occurrence(),
             }
         )
         for s in summaries
@@ -102,8 +102,13 @@ def bucket_cuts(vocab: GlobalVocab, buckets: int) -> np.ndarray:
 
 
 def split_rows(rows: Rows, cuts: np.ndarray) -> dict[int, Rows]:
-    """Split rows by the w1 range they fall in."""
+    """Split rows by the w1 range they fall in (slices when the rows are sorted by w1, as counted)."""
     cols, counts, files = rows
+    w1 = cols[0]
+    if len(cuts) and len(w1) and bool((w1[1:] >= w1[:-1]).all()):
+        bounds = [0, *np.searchsorted(w1, cuts, side="left").tolist(), len(w1)]
+        return {b: ([c[start:end] for c in cols], counts[start:end], files[start:end])
+                for b, (start, end) in enumerate(zip(bounds[:-1], bounds[1:]))}
     which = np.searchsorted(cuts, cols[0], side="right") if len(cuts) else np.zeros(len(counts), np.int64)
     out = {}
     for b in range(len(cuts) + 1):

@@ -59,6 +59,7 @@ def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:
     arrays: dict[str, np.ndarray] = {
         "uniques": _join(list(s.uniques)),
         "unigram_counts": s.unigram_counts,
+        **({"first_seen": s.first_seen} if s.first_seen is not None else {}),
         "head": _join(s.head),
         "tail": _join(s.tail),
         "head_files": np.array([local[f] for f in s.head_files], dtype=np.int32),
@@ -115,6 +116,7 @@ def load_entry(path: Path, index: int, files: list[int], continues_file: bool,
             n_tokens=meta["n_tokens"],
             continues_file=continues_file,
             file_stats={int(index_of[int(k)]): FileStats(*v) for k, v in meta["stats"].items()},
+            first_seen=data["first_seen"] if "first_seen" in data.files else None,
         )
         if not rows:
             return summary
