@@ -1,6 +1,7 @@
 """Counting scaling table: `seqpipe stats` with 0, 1 and 2 workers on the 1x, 4x and 10x Gutenberg corpora.
 
-Usage: python bench/count_scaling.py [--scales 1,4,10] [--workers 0,1,2] [--counter] [--external] [--keep DIR]
+Usage: python bench/count_scaling.py [--scales 1,4,10] [--workers 0,1,2] [--counter] [--external]
+                                     [--lmplz /path/to/lmplz] [--keep DIR]
 
 1x is the 8 shared gzip shards as they are; 4x and 10x are `scale_bench.py`'s copies (built once under
 $TMPDIR/seqpipe-bench-scale/). Per run it prints wall seconds, CPU seconds of the whole process tree
@@ -8,6 +9,9 @@ $TMPDIR/seqpipe-bench-scale/). Per run it prints wall seconds, CPU seconds of th
 same scale, the stage timings from the manifest, and a digest of the snapshot's n-gram and vocabulary
 files: two versions of the code that print the same digest for the same scale and workers wrote the
 same bytes. `--counter` also runs the one-process Counter baseline at 1x (on the decompressed shards).
+`--lmplz PATH` also runs KenLM's `lmplz -o 3` (counting, modified Kneser-Ney and the ARPA file) on the whole
+corpus, d2l-cleaned beforehand (the cleaning is not timed: lmplz gets the easier input), with `-S` 4G, the
+memory target of issue 13, and prints seqpipe's wall over lmplz's (target <= 0.6 at 10x, 2 workers).
 `--external` also runs each worker count >= 1 on a `dask scheduler` with that many `dask worker` processes
 (one thread each, no nanny, so they run in this environment), as a cluster outside `seqpipe` would.
 Targets (issue 13): 2 workers >= 1.7x the in-process speed, 1 worker within 10 % of it.
@@ -20,6 +24,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,12 +34,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import psutil
 from common import SHARED, gutenberg_text, run_measured
-from scale_bench import build_corpus
+from scale_bench import build_corpus, lmplz_training_text
 
 
 def corpus(scale: int) -> str:
     """The source argument of a scale: the shared shards at 1x, the built copies above."""
     return str(SHARED / "gutenberg" / "books-*.txt.gz") if scale == 1 else str(build_corpus(scale))
+
+
+def shared_copy() -> Path:
+    """The 8 shared shards hard-linked (or copied) into one folder of their own, as `lmplz_training_text` wants."""
+    folder = Path(tempfile.gettempdir()) / "seqpipe-bench-scale" / "x1"
+    folder.mkdir(parents=True, exist_ok=True)
+    for src in sorted((SHARED / "gutenberg").glob("books-*.txt.gz")):
+        if not (folder / src.name).exists():
+            try:
+                os.link(src, folder / src.name)
+            except OSError:
+                shutil.copyfile(src, folder / src.name)
+    return folder
 
 
 def digest(snapshot: Path) -> str:
@@ -121,6 +139,7 @@ def main() -> None:
     parser.add_argument("--workers", default="0,1,2")
     parser.add_argument("--counter", action="store_true", help="also time the Counter baseline at 1x")
     parser.add_argument("--external", action="store_true", help="also run on a dask scheduler + dask workers")
+    parser.add_argument("--lmplz", help="path of KenLM's lmplz, built outside this repository")
     parser.add_argument("--keep", help="keep the snapshots under this folder")
     parser.add_argument("stats_args", nargs="*", help="more `seqpipe stats` options, after --")
     args = parser.parse_args()
@@ -130,11 +149,13 @@ def main() -> None:
     for scale in (int(s) for s in args.scales.split(",")):
         source = corpus(scale)
         base_wall = None
+        walls = {}
         for workers in (int(w) for w in args.workers.split(",")):
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(args.keep) / f"x{scale}-w{workers}" if args.keep else Path(tmp)
                 r = run_stats(source, workers, out, args.stats_args)
             base_wall = r["wall_s"] if workers == 0 else base_wall
+            walls[workers] = r["wall_s"]
             show(f"{scale:>4}x{workers:>8}", r, base_wall)
             if args.external and workers > 0:
                 with tempfile.TemporaryDirectory() as tmp:
@@ -146,6 +167,14 @@ def main() -> None:
                         os.environ.pop("SEQPIPE_DASK_ADDRESS", None)
                         r["cpu_s"] += cluster.close()
                 show(f"{scale:>4}x{workers:>7}e", r, base_wall)  # RSS: the client process only
+        if args.lmplz:
+            text = lmplz_training_text(shared_copy() if scale == 1 else build_corpus(scale), fraction=1.0)
+            with tempfile.TemporaryDirectory() as tmp:
+                kenlm = run_measured([args.lmplz, "-o", "3", "-S", "4G", "-T", tmp, "--text", str(text),
+                                      "--arpa", str(Path(tmp) / "kenlm.arpa")], quiet=True)
+            ratios = "  ".join(f"{w} workers {wall / kenlm['wall_s']:.2f}" for w, wall in walls.items())
+            print(f"{scale:>4}x lmplz -o 3 -S 4G: wall {kenlm['wall_s']:.1f} s, RSS {kenlm['peak_rss_tree_mb']:.0f} MB;"
+                  f" seqpipe wall / lmplz wall: {ratios}", flush=True)
         if args.counter and scale == 1:
             folder = gutenberg_text(8)
             t = time.perf_counter()

@@ -61,7 +61,7 @@ def build_corpus(scale: int) -> Path:
 
 def lmplz_training_text(folder: Path, fraction: float = 0.9) -> Path:
     """d2l-cleaned lines of the corpus, first `fraction` of them, empty ones dropped (lmplz's input)."""
-    out = folder.with_name(folder.name + "-train.txt")
+    out = folder.with_name(folder.name + ("-train.txt" if fraction < 1 else "-all.txt"))
     if out.exists():
         return out
     non_letters = re.compile(rb"[^A-Za-z]+")

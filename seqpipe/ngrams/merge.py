@@ -8,6 +8,7 @@ so the files of one order are also sorted among themselves.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,7 +109,7 @@ def split_rows(rows: Rows, cuts: np.ndarray) -> dict[int, Rows]:
     if len(cuts) and len(w1) and bool((w1[1:] >= w1[:-1]).all()):
         bounds = [0, *np.searchsorted(w1, cuts, side="left").tolist(), len(w1)]
         return {b: ([c[start:end] for c in cols], counts[start:end], files[start:end])
-                for b, (start, end) in enumerate(zip(bounds[:-1], bounds[1:]))}
+                for b, (start, end) in enumerate(itertools.pairwise(bounds))}
     which = np.searchsorted(cuts, cols[0], side="right") if len(cuts) else np.zeros(len(counts), np.int64)
     out = {}
     for b in range(len(cuts) + 1):
