@@ -15,7 +15,6 @@ the full merge here when it cannot.
 from __future__ import annotations
 
 import math
-import operator
 import shutil
 import time
 from collections.abc import Callable
@@ -216,14 +215,14 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
                 return done, keys
             shutil.rmtree(staging / "ngrams", ignore_errors=True)  # the previous snapshot disagreed: count in full
     t = time.perf_counter()
-    counted = [
-        client.submit(counted_partition, p, files, infos, text, ngram.orders,
-                      str(cache_dir / f"{k}.npz") if ngram.reuse_counts else None, max_line_bytes, with_lines,
-                      retries=1, key=f"count-{run_id}-{p.index}")
-        for p, k in zip(partitions, keys)
-    ]
-    counts = [client.submit(operator.itemgetter(0), c, key=f"counts-{run_id}-{i}") for i, c in enumerate(counted)]
-    heads = [client.submit(summary_and_reuse, c, key=f"summary-{run_id}-{i}") for i, c in enumerate(counted)]
+    # each partition's rows go to its entry on disk (the cache, or a folder of this run's own): workers keep
+    # only the summaries, and each merge task reads its w1 range of every entry
+    rows_dir = cache_dir if ngram.reuse_counts else staging / ".rows"
+    rows_dir.mkdir(parents=True, exist_ok=True)
+    entries = [str(rows_dir / f"{k}.npz") for k in keys]
+    heads = [client.submit(count_to_entry, p, files, infos, text, ngram.orders, e, max_line_bytes, with_lines,
+                           retries=1, key=f"count-{run_id}-{p.index}")
+             for p, e in zip(partitions, entries)]
     for done, _ in enumerate(as_completed(client, heads), start=1):
         progress("count partitions", done, len(partitions))
     explain = task_names(run_id, partitions, files)
@@ -235,25 +234,20 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     n_buckets = n_buckets_for(list(summaries), name, text, ngram)
     cuts = merge.bucket_cuts(vocab, n_buckets)
     crossing = merge.cross_partition_rows(list(summaries), vocab, ngram.orders, text.boundary)
-    remapped = [client.submit(merge.remap_partition, c, m, cuts, key=f"remap-{run_id}-{i}")
-                for i, (c, m) in enumerate(zip(counts, vocab.mappings))]
-    if ngram.split is None:  # the merge needs only the remapped rows: a worker frees each count once remapped
-        counted, counts = [], []
-    # every merge task needs the id -> token table. A task that returns it, not scatter(): scattered data
-    # lost with its workers cannot be recomputed, and the run would fail instead of surviving the loss.
-    alpha = vocab.alpha_tokens if isinstance(client, InlineClient) else client.submit(
-        same, vocab.alpha_tokens, key=f"alpha-{run_id}")
+    # every merge task needs the id -> token table and the id mappings. A task that returns them, not
+    # scatter(): scattered data lost with its workers cannot be recomputed, and the run would fail instead
+    inline = isinstance(client, InlineClient)
+    alpha = vocab.alpha_tokens if inline else client.submit(same, vocab.alpha_tokens, key=f"alpha-{run_id}")
+    mappings = vocab.mappings if inline else client.submit(same, vocab.mappings, key=f"mappings-{run_id}")
+    sources = [(e, partition_cache.files_of(p)) for e, p in zip(entries, partitions)]
     merged = []
     for n in ngram.orders:
         folder = staging / "ngrams" / f"n={n}"
         folder.mkdir(parents=True)
         crossing_parts = merge.split_rows(crossing[n], cuts)
-        for b in range(n_buckets):
-            parts = [client.submit(operator.getitem, r, (n, b), key=f"pick-{run_id}-{i}-{n}-{b}")
-                     for i, r in enumerate(remapped)]
-            merged.append(client.submit(merge.merge_bucket, n, b, [*parts, crossing_parts[b]], alpha, str(folder),
-                                        key=f"merge-{run_id}-{n}-{b}", retries=1))
-    remapped, parts = [], []  # held by the pending merges only: a partition's rows go once its merges are done
+        merged.extend(client.submit(merge.merge_bucket_from_entries, n, b, sources, mappings, cuts, crossing_parts[b],
+                                    alpha, str(folder), key=f"merge-{run_id}-{n}-{b}", retries=1)
+                      for b in range(n_buckets))
     for done, _ in enumerate(as_completed(client, merged), start=1):
         progress("merge and write", done, len(merged))
     buckets = [f for written in gather(client, merged, explain) for f in written]
@@ -261,11 +255,15 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     sections: dict[str, Any] = {}
     if ngram.split is not None:
         t = time.perf_counter()
+        counts = [client.submit(load_counts, e, p, key=f"counts-{run_id}-{i}")
+                  for i, (e, p) in enumerate(zip(entries, partitions))]
         sections = lm_split.write_split_outputs(
             client, counts, list(summaries), vocab, ngram.split, ngram.lm_boundary, ngram.lm_order or max(ngram.orders),
             n_buckets, staging, run_id, progress, lambda futures: gather(client, futures, explain))
         timings["split"] = time.perf_counter() - t
-    del counted, counts  # release worker memory before the rest
+        del counts
+    if not ngram.reuse_counts:
+        shutil.rmtree(rows_dir)
 
     cut_words = refresh.cut_tokens(vocab.alpha_tokens, cuts)
     result = finish_snapshot(staging, run_id, name, config, inputs, ngram, partitions, keys, list(summaries),
@@ -309,6 +307,32 @@ def n_buckets_for(summaries: list[PartitionSummary], name: str, text: TextConfig
 def same(value: Any) -> Any:
     """The value itself, as a task: data every task needs, recomputable if its worker is lost."""
     return value
+
+
+def count_to_entry(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
+                   orders: tuple[int, ...], entry: str, max_line_bytes: int,
+                   with_lines: bool = False) -> tuple[PartitionSummary, bool]:
+    """Count a partition into its entry on disk unless it is there; (summary, whether the entry was reused)."""
+    path = Path(entry)
+    if partition_cache.is_complete(path, orders, with_lines):
+        summary = partition_cache.load_summary(path, partition)
+        if summary is not None:
+            return summary, True
+    try:
+        counts = count_partition(partition, files, infos, text, orders, max_line_bytes, with_lines)
+    except (OSError, EOFError) as exc:  # a truncated .gz, a file that vanished or lost its permissions
+        uris = ", ".join(files[p.file_index].uri for p in partition.pieces)
+        raise CorpusError(f"{uris}: cannot be read ({type(exc).__name__}: {exc})") from None
+    partition_cache.save(path, counts, partition)
+    return counts.summary, False
+
+
+def load_counts(entry: str, partition: Partition) -> PartitionCounts:
+    """A partition's full counts back from its entry (the split stage needs its ids line by line)."""
+    counts = partition_cache.load(Path(entry), partition)
+    if counts is None:
+        raise CorpusError(f"{entry}: the partition's counts vanished from the disk during the run")
+    return counts
 
 
 def summary_and_reuse(counted: tuple[PartitionCounts, bool]) -> tuple[PartitionSummary, bool]:

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seqpipe.config import Boundary
+from seqpipe.ngrams import partition_cache
 from seqpipe.ngrams.count import PartitionCounts, PartitionSummary
 from seqpipe.ngrams.keys import group_rows, top_indices
 from seqpipe.ngrams.schema import ngram_schema
@@ -157,6 +158,17 @@ def merge_bucket(
     files = np.concatenate([p[2] for p in parts])
     ucols, match_count, doc_count = group_rows(cols, counts, files, max(len(alpha_tokens), 1))
     return write_bucket(order, bucket, ucols, match_count, doc_count, alpha_tokens, folder, top_k)
+
+
+def merge_bucket_from_entries(order: int, bucket: int, entries: list[tuple[str, list[int]]], mappings: list[np.ndarray],
+                              cuts: np.ndarray, crossing: Rows, alpha_tokens: np.ndarray, folder: str,
+                              top_k: int = TOP_K) -> list[BucketResult]:
+    """`merge_bucket` of one w1 range, its rows read from each partition's entry `(path, global file ids)`."""
+    lo = int(cuts[bucket - 1]) if bucket else 0
+    hi = int(cuts[bucket]) if bucket < len(cuts) else None
+    parts = [partition_cache.bucket_rows(path, order, files, mapping, lo, hi)
+             for (path, files), mapping in zip(entries, mappings)]
+    return merge_bucket(order, bucket, [*parts, crossing], alpha_tokens, folder, top_k)
 
 
 def write_bucket(order: int, bucket: int, cols: list[np.ndarray], match_count: np.ndarray, doc_count: np.ndarray,

@@ -4,6 +4,10 @@ An entry is keyed by what determines a partition's counts: the content hash and 
 piece, the text config and the orders. Entries are `.npz` files (no pickle: loading runs no code)
 written atomically; file indices are stored as positions in the entry's own file list, because a
 refresh may add or remove other files and so renumber them.
+
+The merge reads entries in place: `np.savez` stores members uncompressed, so `bucket_rows` maps a
+member read-only and copies only the rows of one w1 range (rows are sorted by their alphabetical ids).
+That is what bounds a count's memory: no process holds more than one partition or one bucket.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +28,9 @@ from seqpipe.corpus.partition import Partition
 from seqpipe.io import atomic_path
 from seqpipe.ngrams.count import FileStats, LineTokens, PartitionCounts, PartitionSummary
 
+# 2: local ids alphabetical, rows sorted by (n-gram, file), so a w1 range is a slice (`bucket_rows`)
+ENTRY_LAYOUT = 2
+
 
 def cache_key(partition: Partition, hashes: list[str], text: TextConfig, orders: tuple[int, ...],
               max_line_bytes: int | None = None, with_lines: bool = False) -> str:
@@ -30,7 +39,7 @@ def cache_key(partition: Partition, hashes: list[str], text: TextConfig, orders:
     limit = [] if max_line_bytes is None else [max_line_bytes]
     if with_lines:  # entries that also hold the ids line by line (`stats --split`)
         limit.append("lines")
-    payload = json.dumps([SCHEMA_VERSION, parts, text.model_dump(), list(orders), *limit])
+    payload = json.dumps([SCHEMA_VERSION, ENTRY_LAYOUT, parts, text.model_dump(), list(orders), *limit])
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
@@ -55,7 +64,7 @@ def _split(data: np.ndarray) -> list[str]:
 def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:
     """Write one partition's counts (file indices made relative to the partition)."""
     s = counts.summary
-    local = {f: i for i, f in enumerate(_files_of(partition))}
+    local = {f: i for i, f in enumerate(files_of(partition))}
     arrays: dict[str, np.ndarray] = {
         "uniques": _join(list(s.uniques)),
         "unigram_counts": s.unigram_counts,
@@ -85,12 +94,12 @@ def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:
 
 def load(path: Path, partition: Partition) -> PartitionCounts | None:
     """Read an entry back with this run's file indices; None when there is no (readable) entry."""
-    return load_entry(path, partition.index, _files_of(partition), partition.pieces[0].continues_file)
+    return load_entry(path, partition.index, files_of(partition), partition.pieces[0].continues_file)
 
 
 def load_summary(path: Path, partition: Partition) -> PartitionSummary | None:
     """Only the summary of an entry (the n-gram arrays stay unread); None when there is no readable entry."""
-    return load_entry(path, partition.index, _files_of(partition), partition.pieces[0].continues_file,
+    return load_entry(path, partition.index, files_of(partition), partition.pieces[0].continues_file,
                       rows=False)
 
 
@@ -128,7 +137,7 @@ def load_entry(path: Path, index: int, files: list[int], continues_file: bool,
     return PartitionCounts(summary, grams, lines)
 
 
-def _files_of(partition: Partition) -> list[int]:
+def files_of(partition: Partition) -> list[int]:
     """The partition's distinct file indices in piece order (an entry's local file numbering)."""
     return list(dict.fromkeys(p.file_index for p in partition.pieces))
 
@@ -144,3 +153,50 @@ def prune(folder: Path, keep: set[str]) -> int:
         for entry in folder.glob(".*.npz.*.tmp"):  # a worker killed while saving; called under the lock
             entry.unlink(missing_ok=True)
     return removed
+
+
+def is_complete(path: Path, orders: tuple[int, ...], with_lines: bool = False) -> bool:
+    """Whether an entry is there, readable, and holds the rows of every order (and the lines when asked)."""
+    wanted = {f"{name}.npy" for n in orders for name in (*(f"n{n}_c{i}" for i in range(n)), f"n{n}_count", f"n{n}_file")}
+    if with_lines:
+        wanted |= {"line_ids.npy", "line_lengths.npy"}
+    try:
+        with zipfile.ZipFile(path) as z:
+            stored = {i.filename for i in z.infolist() if i.compress_type == zipfile.ZIP_STORED}
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return wanted <= stored
+
+
+def _mapped_member(fh: Any, path: str, info: zipfile.ZipInfo) -> np.ndarray:
+    """A member of an uncompressed `.npz`, mapped read-only from the file instead of read."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError(f"{path}: {info.filename} is compressed")
+    fh.seek(info.header_offset)
+    name_len, extra_len = struct.unpack("<HH", fh.read(30)[26:30])  # the zip local header's last two fields
+    fh.seek(info.header_offset + 30 + name_len + extra_len)
+    version = np.lib.format.read_magic(fh)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(fh)
+    if int(np.prod(shape)) == 0:
+        return np.empty(shape, dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=fh.tell(), shape=shape, order="F" if fortran else "C")
+
+
+def bucket_rows(path: str, order: int, files: list[int], mapping: np.ndarray, lo: int,
+                hi: int | None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """An entry's `order`-gram rows whose first token's global id is in [lo, hi), in global ids and files.
+
+    `mapping` turns the entry's local ids into global ids; both are alphabetical, so it increases, and the
+    rows (sorted by local ids) of a global range are one slice. Only that slice is read from the disk.
+    """
+    names = [*(f"n{order}_c{i}" for i in range(order)), f"n{order}_count", f"n{order}_file"]
+    with open(path, "rb") as fh, zipfile.ZipFile(fh) as z:
+        arrays = [_mapped_member(fh, path, z.getinfo(f"{name}.npy")) for name in names]
+    cols, counts, local_files = arrays[:order], arrays[order], arrays[order + 1]
+    first = np.searchsorted(mapping, lo)
+    last = len(mapping) if hi is None else np.searchsorted(mapping, hi)
+    start, end = (int(np.searchsorted(cols[0], v)) for v in (first, last))
+    index_of = np.asarray(files, dtype=np.int32)
+    return ([mapping[np.asarray(c[start:end])] for c in cols], np.array(counts[start:end]),
+            index_of[np.asarray(local_files[start:end])])
