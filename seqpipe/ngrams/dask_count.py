@@ -34,7 +34,9 @@ from seqpipe.ngrams.manifest import write_snapshot_files
 from seqpipe.parallel import InlineClient, as_completed, cap_workers, usable_cpus
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-TOKENS_PER_BUCKET = 4_000_000
+# A merge task holds its bucket's rows (about 0.7 a token for trigrams) at ~90 bytes each while it sorts:
+# 10 M tokens a bucket keep a task under 1 GB whatever the corpus size (10x Gutenberg: 19 buckets).
+TOKENS_PER_BUCKET = 10_000_000
 IN_PROCESS_REFRESH = 2  # partitions added + removed up to which a refresh does its work in this process
 
 
@@ -220,7 +222,11 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     rows_dir = cache_dir if ngram.reuse_counts else staging / ".rows"
     rows_dir.mkdir(parents=True, exist_ok=True)
     entries = [str(rows_dir / f"{k}.npz") for k in keys]
-    heads = [client.submit(count_to_entry, p, files, infos, text, ngram.orders, e, max_line_bytes, with_lines,
+    inline = isinstance(client, InlineClient)
+    # the file lists once per worker, not once per task (80 partitions of 80 files made a 9.6 MiB graph)
+    listed = (files, infos) if inline else (client.submit(same, files, key=f"files-{run_id}"),
+                                            client.submit(same, infos, key=f"infos-{run_id}"))
+    heads = [client.submit(count_to_entry, p, *listed, text, ngram.orders, e, max_line_bytes, with_lines,
                            retries=1, key=f"count-{run_id}-{p.index}")
              for p, e in zip(partitions, entries)]
     for done, _ in enumerate(as_completed(client, heads), start=1):
@@ -236,7 +242,6 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     crossing = merge.cross_partition_rows(list(summaries), vocab, ngram.orders, text.boundary)
     # every merge task needs the id -> token table and the id mappings. A task that returns them, not
     # scatter(): scattered data lost with its workers cannot be recomputed, and the run would fail instead
-    inline = isinstance(client, InlineClient)
     alpha = vocab.alpha_tokens if inline else client.submit(same, vocab.alpha_tokens, key=f"alpha-{run_id}")
     mappings = vocab.mappings if inline else client.submit(same, vocab.mappings, key=f"mappings-{run_id}")
     sources = [(e, partition_cache.files_of(p)) for e, p in zip(entries, partitions)]
@@ -301,7 +306,9 @@ def n_buckets_for(summaries: list[PartitionSummary], name: str, text: TextConfig
     total_tokens = int(sum(s.n_tokens for s in summaries))
     if total_tokens == 0:
         raise CorpusError(f"corpus '{name}': no tokens after '{text.normalize}' normalization")
-    return ngram.buckets or max(1, min(2 * max(ngram.workers, 1), math.ceil(total_tokens / TOKENS_PER_BUCKET)))
+    # two tasks a worker while the corpus has 4 M tokens for each; more when memory asks for them
+    parallel = min(2 * max(ngram.workers, 1), math.ceil(total_tokens / 4_000_000))
+    return ngram.buckets or max(parallel, math.ceil(total_tokens / TOKENS_PER_BUCKET))
 
 
 def same(value: Any) -> Any:
