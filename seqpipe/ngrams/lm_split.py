@@ -269,7 +269,7 @@ def special_tokens_mask(vocab: GlobalVocab) -> np.ndarray:
 
 def write_vocab(snapshot: Path, vocab: GlobalVocab, plan: SplitPlan) -> Path:
     """`tokens/vocab.parquet`: specials, then the global vocabulary with corpus and training counts."""
-    counts = vocab.by_frequency.set_index("token")["match_count"].reindex(vocab.alpha_tokens).to_numpy(np.int64)
+    counts = vocab.counts_by_id()
     train = np.zeros(plan.vocab_size, np.int64)
     unigrams = ds.dataset(str(snapshot / "lm" / "n=1"), format="parquet").to_table()
     train[unigrams["w1"].to_numpy().astype(np.int64)] = unigrams["match_count"].to_numpy()
