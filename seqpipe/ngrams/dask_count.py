@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,8 +243,10 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     crossing = merge.cross_partition_rows(list(summaries), vocab, ngram.orders, text.boundary)
     # every merge task needs the id -> token table and the id mappings. A task that returns them, not
     # scatter(): scattered data lost with its workers cannot be recomputed, and the run would fail instead
-    alpha = vocab.alpha_tokens if inline else client.submit(same, vocab.alpha_tokens, key=f"alpha-{run_id}")
-    mappings = vocab.mappings if inline else client.submit(same, vocab.mappings, key=f"mappings-{run_id}")
+    with warnings.catch_warnings():  # sent once, by design: Dask's advice against large graphs does not apply
+        warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
+        alpha = vocab.alpha_tokens if inline else client.submit(same, vocab.alpha_tokens, key=f"alpha-{run_id}")
+        mappings = vocab.mappings if inline else client.submit(same, vocab.mappings, key=f"mappings-{run_id}")
     sources = [(e, partition_cache.files_of(p)) for e, p in zip(entries, partitions)]
     merged = []
     for n in ngram.orders:
