@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from seqpipe import SCHEMA_VERSION
 from seqpipe.config import TextConfig
@@ -55,10 +56,13 @@ def _join(tokens: list[str] | np.ndarray) -> np.ndarray:
 def _split(data: np.ndarray) -> list[str]:
     n = int(data[:8].view(np.int64)[0])
     lengths = data[8 : 8 + 8 * n].view(np.int64)
-    body = data[8 + 8 * n :].tobytes()
-    ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
-    return [body[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends)]
+    body = data[8 + 8 * n :]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    try:  # one C loop makes the strings (a refresh reads 250 k tokens of cached summaries)
+        return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body.tobytes())).to_pylist()
+    except (pa.ArrowInvalid, UnicodeDecodeError):  # lone surrogates (kept by "surrogatepass"): decode one by one
+        raw = body.tobytes()
+        return [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
 
 
 def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:

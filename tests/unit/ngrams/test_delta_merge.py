@@ -76,3 +76,27 @@ def test_a_bucket_file_reads_back_in_a_larger_id_space(tmp_path):
     assert [c.tolist() for c in cols] == [[1, 1, 3], [2, 3, 2]] and match.tolist() == [1, 1, 1]
     with pytest.raises(delta_merge.DeltaMismatch):  # a token the id space lacks
         delta_merge.read_bucket(written.path, 2, pd.Index(["b", "c"]))
+
+
+def test_several_files_read_at_once_equal_each_read_alone(tmp_path):
+    """`read_buckets` looks each distinct token up once across files: the same ids as file by file."""
+    rng = np.random.default_rng(5)
+    alpha = np.array(sorted({f"w{i:03d}" for i in range(60)}), dtype=object)
+    paths = []
+    for b in range(4):
+        cols = [rng.integers(0, 60, 200).astype(np.int32) for _ in range(3)]
+        part = (cols, np.ones(200, np.int64), rng.integers(0, 3, 200).astype(np.int32))
+        folder = tmp_path / f"b{b}"
+        folder.mkdir()
+        paths += [w.path for w in merge_bucket(3, b, [part], alpha, str(folder))]
+    empty_folder = tmp_path / "empty"
+    empty_folder.mkdir()
+    empty = ([np.empty(0, np.int32)] * 3, np.empty(0, np.int64), np.empty(0, np.int32))
+    paths += [w.path for w in merge_bucket(3, 9, [empty], alpha, str(empty_folder))]
+    lookup = pd.Index(np.concatenate([["a"], alpha, ["z"]]).astype(object))
+    together = delta_merge.read_buckets(paths, 3, lookup)
+    for path, (cols, match, docs) in zip(paths, together, strict=True):
+        alone_cols, alone_match, alone_docs = delta_merge.read_bucket(path, 3, lookup)
+        assert [c.tolist() for c in cols] == [c.tolist() for c in alone_cols]
+        assert match.tolist() == alone_match.tolist() and docs.tolist() == alone_docs.tolist()
+    assert len(together[-1][1]) == 0 and len(together[0][1]) > 0
