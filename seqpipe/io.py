@@ -27,8 +27,11 @@ def new_run_id() -> str:
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, make_parents: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success fsync and rename it into place.
+
+    With `make_parents=False` a missing folder is an error instead of being made again: a task still
+    running after its run failed must not bring back the folder the run removed.
 
     >>> with atomic_path("/tmp/seqpipe-doctest.txt") as tmp:
     ...     _ = tmp.write_text("done")
@@ -36,7 +39,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     'done'
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if make_parents:
+        target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are meant to be read by others

@@ -29,10 +29,11 @@ from seqpipe.corpus.partition import Partition, count_partitions, plan_partition
 from seqpipe.corpus.reader import FileInfo, content_hash, sniff
 from seqpipe.corpus.sources import InputFile, corpus_name, expand_sources
 from seqpipe.io import new_run_id
-from seqpipe.ngrams import lm_split, merge, partition_cache, refresh, store
+from seqpipe.ngrams import lm_split, merge, partition_cache, refresh, store, zipf
 from seqpipe.ngrams.count import FileStats, PartitionCounts, PartitionSummary, count_partition
-from seqpipe.ngrams.manifest import write_snapshot_files
+from seqpipe.ngrams.manifest import write_snapshot_files, write_vocab
 from seqpipe.parallel import InlineClient, as_completed, cap_workers, usable_cpus
+from seqpipe.text.vocab import Vocab
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # A merge task holds its bucket's rows (about 0.7 a token for trigrams) at ~90 bytes each while it sorts:
@@ -183,7 +184,7 @@ def count_corpus(
                                             progress, timings, corpus.max_line_bytes, base)
             result.snapshot = store.publish(cdir, staging, run_id)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)  # a kill -9 leaves it to the next run's clean-up
+            store.remove_staging(staging)  # a kill -9 leaves it to the next run's clean-up
             raise
         if ngram.reuse_counts:  # only now: until the new snapshot is published, the previous one's entries serve
             partition_cache.prune(cdir / "partition-cache", set(keys))
@@ -198,6 +199,8 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     files, infos = inputs.files, inputs.infos
     partitions = plan_partitions(files, infos, ngram.blocksize)
     cache_dir = cdir / "partition-cache"
+    if ngram.reuse_counts:
+        cache_dir.mkdir(parents=True, exist_ok=True)  # entries are written into it, never making it themselves
     with_lines = ngram.split is not None
     keys = [partition_cache.cache_key(p, inputs.hashes, text, ngram.orders, max_line_bytes, with_lines)
             for p in partitions]
@@ -256,6 +259,10 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         merged.extend(client.submit(merge.merge_bucket_from_entries, n, b, sources, mappings, cuts, crossing_parts[b],
                                     alpha, str(folder), key=f"merge-{run_id}-{n}-{b}", retries=1)
                       for b in range(n_buckets))
+    book_vocab = None
+    if not inline:  # this process waits for the workers' merges: meanwhile it does its own part of the end
+        book_vocab = write_vocab(staging, vocab, ngram.min_freq)
+        zipf.warm_up()
     for done, _ in enumerate(as_completed(client, merged), start=1):
         progress("merge and write", done, len(merged))
     buckets = [f for written in gather(client, merged, explain) for f in written]
@@ -275,7 +282,7 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
 
     cut_words = refresh.cut_tokens(vocab.alpha_tokens, cuts)
     result = finish_snapshot(staging, run_id, name, config, inputs, ngram, partitions, keys, list(summaries),
-                             list(reused), vocab, buckets, cut_words, timings, sections)
+                             list(reused), vocab, buckets, cut_words, timings, sections, book_vocab=book_vocab)
     return result, keys
 
 
@@ -283,7 +290,7 @@ def finish_snapshot(staging: Path, run_id: str, name: str, config: dict[str, Any
                     partitions: list[Partition], keys: list[str], summaries: list[PartitionSummary],
                     reused: list[bool], vocab: merge.GlobalVocab, buckets: list[merge.BucketResult],
                     cut_words: list[str | None], timings: dict[str, float], sections: dict[str, Any] | None = None,
-                    incremental: bool = False) -> CountResult:
+                    incremental: bool = False, book_vocab: Vocab | None = None) -> CountResult:
     """Write vocab, Zipf plot, manifest and refresh record into the staging folder; the run's result."""
     t = time.perf_counter()
     files, infos = inputs.files, inputs.infos
@@ -294,7 +301,7 @@ def finish_snapshot(staging: Path, run_id: str, name: str, config: dict[str, Any
     totals = write_snapshot_files(
         staging, run_id=run_id, corpus=name, config=config, files=files, infos=infos, hashes=inputs.hashes,
         file_stats=file_stats, vocab=vocab, min_freq=ngram.min_freq, buckets=buckets, partitions=len(partitions),
-        timings=timings, reused_partitions=sum(reused), sections=sections,
+        timings=timings, reused_partitions=sum(reused), sections=sections, book_vocab=book_vocab,
     )
     refresh.write_record(staging, partitions, keys, [f.uri for f in files], {n: cut_words for n in ngram.orders},
                          buckets)

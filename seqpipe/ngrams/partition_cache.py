@@ -92,7 +92,8 @@ def save(path: Path, counts: PartitionCounts, partition: Partition) -> None:
             if len(local) > 1 else np.zeros(len(match), np.int32)
     if counts.lines is not None:
         arrays["line_ids"], arrays["line_lengths"] = counts.lines.ids, counts.lines.lengths
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+    # the folder is made by the run: a task that outlives its failed run must not bring back a removed one
+    with atomic_path(path, make_parents=False) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
 
 

@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,6 +95,15 @@ def corpus_lock(cdir: Path, nested: bool = False) -> Iterator[None]:
     finally:
         shared.discard(key)
         lock.release()
+
+
+def remove_staging(staging: Path, tries: int = 5) -> None:
+    """Remove a failed run's staging folder; again if a task still running on a worker wrote into it meanwhile."""
+    for _ in range(tries):
+        shutil.rmtree(staging, ignore_errors=True)
+        if not staging.exists():
+            return
+        time.sleep(0.1)
 
 
 def clean_staging(cdir: Path) -> list[str]:

@@ -116,6 +116,14 @@ def frequencies_at(count_of_counts: dict[int, int], ranks: np.ndarray) -> np.nda
     return values[np.searchsorted(ends, ranks, side="left")]
 
 
+def warm_up() -> None:
+    """Import matplotlib now (0.3 s), e.g. while workers merge, so that drawing later costs only the drawing."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+
 def plot_zipf(count_of_counts_by_order: dict[int, dict[int, int]], path: str | Path, title: str) -> None:
     """Frequency against rank on log-log axes, one line per order (orders 1-3 as in the book)."""
     import matplotlib

@@ -101,3 +101,13 @@ def test_counts_from_entries_equal_a_counter(tmp_path, reuse):
     assert snapshot_counters(result.snapshot, 3)[0] == oracle
     assert not (result.snapshot / ".rows").exists()  # this run's own entries never reach the snapshot
     assert any((tmp_path / "out" / "corpus" / "c" / "partition-cache").glob("*.npz")) == reuse
+
+
+def test_an_entry_written_after_its_folder_was_removed_does_not_bring_it_back(tmp_path):
+    """A count task that outlives its failed run must not recreate the run's removed staging folder."""
+    files, infos, parts = _partition(_corpus(tmp_path / "c"))
+    counts = count_partition(parts[0], files, infos, TextConfig(tokens="word"), (1, 2))
+    gone = tmp_path / "staging" / ".rows"
+    with pytest.raises(FileNotFoundError):
+        partition_cache.save(gone / "e.npz", counts, parts[0])
+    assert not (tmp_path / "staging").exists()
