@@ -3,9 +3,9 @@
 A partition's tokens get local ids in alphabetical (code point) order, the global ids' order, so each
 order's rows come out sorted the way the merge needs them and the merge combines sorted runs instead
 of sorting everything again; `first_seen` keeps each token's rank of first occurrence for the book's
-vocabulary order. N-grams are id tuples counted with numpy per document. Only the small parts of the result (the local vocabulary,
-head/tail tokens, per-file statistics) travel to the client; the n-gram arrays stay on the worker
-until they are remapped to global ids and merged.
+vocabulary order. N-grams are id tuples counted with numpy per document. Only the small parts of the
+result (the local vocabulary, head/tail tokens, per-file statistics) travel to the client; the n-gram
+arrays go to the partition's entry on disk, where the merge tasks read them (`partition_cache`).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class PartitionSummary:
     continues_file: bool  # the first piece continues a file begun in the previous partition
     file_stats: dict[int, FileStats] = field(default_factory=dict)
     # local id -> rank of its first occurrence in the partition; None: `uniques` is in first-occurrence
-    # order (cache entries written before the ids were alphabetical)
+    # order (a summary built without it, or a cache entry of the layout before the ids were alphabetical)
     first_seen: np.ndarray | None = None
 
     def first_occurrence(self) -> np.ndarray:

@@ -104,14 +104,20 @@ def counted_partition(partition: Partition, files: list[InputFile], infos: list[
         cached = partition_cache.load(Path(cache_file), partition)
         if cached is not None:
             return cached, True
-    try:
-        counts = count_partition(partition, files, infos, text, orders, max_line_bytes, with_lines)
-    except (OSError, EOFError) as exc:  # a truncated .gz, a file that vanished or lost its permissions
-        uris = ", ".join(files[p.file_index].uri for p in partition.pieces)
-        raise CorpusError(f"{uris}: cannot be read ({type(exc).__name__}: {exc})") from None
+    counts = _count_or_fail(partition, files, infos, text, orders, max_line_bytes, with_lines)
     if cache_file:
         partition_cache.save(Path(cache_file), counts, partition)
     return counts, False
+
+
+def _count_or_fail(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
+                   orders: tuple[int, ...], max_line_bytes: int, with_lines: bool) -> PartitionCounts:
+    """`count_partition`, where a file that cannot be read becomes a one-line CorpusError naming it."""
+    try:
+        return count_partition(partition, files, infos, text, orders, max_line_bytes, with_lines)
+    except (OSError, EOFError) as exc:  # a truncated .gz, a file that vanished or lost its permissions
+        uris = ", ".join(files[p.file_index].uri for p in partition.pieces)
+        raise CorpusError(f"{uris}: cannot be read ({type(exc).__name__}: {exc})") from None
 
 
 def _previous_manifest(cdir: Path) -> dict[str, Any] | None:
@@ -335,11 +341,7 @@ def count_to_entry(partition: Partition, files: list[InputFile], infos: list[Fil
         summary = partition_cache.load_summary(path, partition)
         if summary is not None:
             return summary, True
-    try:
-        counts = count_partition(partition, files, infos, text, orders, max_line_bytes, with_lines)
-    except (OSError, EOFError) as exc:  # a truncated .gz, a file that vanished or lost its permissions
-        uris = ", ".join(files[p.file_index].uri for p in partition.pieces)
-        raise CorpusError(f"{uris}: cannot be read ({type(exc).__name__}: {exc})") from None
+    counts = _count_or_fail(partition, files, infos, text, orders, max_line_bytes, with_lines)
     partition_cache.save(path, counts, partition)
     return counts.summary, False
 

@@ -126,9 +126,7 @@ def warm_up() -> None:
 
 def plot_zipf(count_of_counts_by_order: dict[int, dict[int, int]], path: str | Path, title: str) -> None:
     """Frequency against rank on log-log axes, one line per order (orders 1-3 as in the book)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    warm_up()
     import matplotlib.pyplot as plt
 
     # fixed margins, not tight_layout(): measuring the tick labels took 0.39 s of a 3.2 s refresh (issue 13)
