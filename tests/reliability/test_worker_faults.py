@@ -70,14 +70,15 @@ def kill_when_running(root, kind: str, workers: set[int], killed: dict[str, int]
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("kind, workers", [("", 2), ("merge-", 2), ("merge-", 1)],
-                         ids=["while-counting", "while-merging", "the-only-worker-while-merging"])
-def test_worker_killed_mid_run_gives_exact_counts(tmp_path, shared_data, reference, kind, workers):
+@pytest.mark.parametrize("kind, workers, method", [("", 2, None), ("merge-", 2, None), ("merge-", 1, None),
+                                                   ("", 2, "fork")],
+                         ids=["while-counting", "while-merging", "the-only-worker-while-merging", "forked-workers"])
+def test_worker_killed_mid_run_gives_exact_counts(tmp_path, shared_data, reference, kind, workers, method):
     root = fault_root(tmp_path / "faults")
     (root / "slow").write_text("0.3")
     (root / "slow-merge").write_text("0.3")
     killed: dict[str, int] = {}
-    with dask_client(workers) as client:
+    with dask_client(workers, method=method) as client:
         client.register_plugin(FaultPlugin(root))
         workers_before = set(client.run(os.getpid).values())
         killer = kill_when_running(root, kind, workers_before, killed)

@@ -1,16 +1,24 @@
-"""Local Dask workers start without re-importing the program that started them (`python -m flows.pipeline`)."""
+"""How local Dask workers start: forked where that is safe (they inherit the imports), else spawned without
+re-importing the program that started them (`python -m flows.pipeline`)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import types
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 PROGRAM = """
 import sys
+import types
 import heavy_marker  # stands for what a flow module imports: prefect, torch, every task
+
+if len(sys.argv) > 1:  # the module that makes forking unsafe, as if it were imported
+    sys.modules[sys.argv[1]] = types.ModuleType(sys.argv[1])
 
 def loaded():
     import sys
@@ -26,15 +34,45 @@ if __name__ == "__main__":
 """
 
 
-def test_workers_do_not_reimport_the_main_module(tmp_path):
+def run_program(tmp_path: Path, *args: str) -> list[str]:
+    """Run PROGRAM as `python -m program ARGS` in a fresh interpreter; the words it printed."""
     (tmp_path / "heavy_marker.py").write_text("")
     (tmp_path / "program.py").write_text(PROGRAM)
     env = {"PYTHONPATH": f"{tmp_path}:{ROOT}", "DASK_LOGGING__DISTRIBUTED": "error", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "program"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run([sys.executable, "-m", "program", *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    # the worker never imported the marker; the program's own __main__ is as it was after the cluster started
-    assert done.stdout.split() == ["False", "program", "True"]
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize("unsafe", ["torch", "prefect"])
+def test_workers_do_not_reimport_the_main_module(tmp_path, unsafe):
+    # with torch or Prefect loaded the workers are spawned: they never imported the marker, and the
+    # program's own __main__ is as it was after the cluster started
+    assert run_program(tmp_path, unsafe) == ["False", "program", "True"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+def test_workers_are_forked_when_nothing_forbids_it(tmp_path):
+    # a forked worker has the parent's imports without importing anything (the `seqpipe stats` case)
+    assert run_program(tmp_path) == ["True", "program", "True"]
+
+
+def test_start_method_choice(monkeypatch):
+    from seqpipe.parallel import start_method
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    for name in ("torch", "prefect"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert start_method() == "fork"
+    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
+    assert start_method() == "spawn"
+    monkeypatch.delitem(sys.modules, "torch")
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert start_method() == "spawn"
+    assert start_method("fork") == "fork"
+    with pytest.raises(ValueError, match="start method 'threads': one of fork, spawn, forkserver"):
+        start_method("threads")
 
 
 def test_the_local_cluster_starts_on_first_use_only(monkeypatch):
