@@ -41,6 +41,23 @@ def test_layout_and_manifest(snapshot, tmp_path):
     assert "count" not in schema.names
 
 
+def test_w1_statistics_let_a_reader_skip_files(tmp_path):
+    # each file's w1 min/max (the sorted column) are in its footer, so DuckDB or pyarrow.dataset skip files
+    # whose range excludes a filter
+    words = [a + b + c for a in "abcde" for b in "abcdefghijklmnopqrstuvwxyz" for c in "abcdefghijklmnopqrstuvwxyz"]
+    (tmp_path / "c.txt").write_text(" ".join(words) + "\n")
+    snap = run_count([tmp_path / "c.txt"], tmp_path / "out", name="many").snapshot
+    files = sorted((snap / "ngrams" / "n=1").glob("*.parquet"))
+    for path in files:
+        w1 = pq.read_table(path).column("w1").to_pylist()
+        meta = pq.ParquetFile(path).metadata
+        assert meta.num_row_groups == 1  # a file is one row group (FILE_ROWS)
+        stats = meta.row_group(0).column(0).statistics
+        assert stats is not None and stats.has_min_max and (stats.min, stats.max) == (min(w1), max(w1))
+    got = duckdb.sql(f"select w1 from read_parquet('{snap}/ngrams/n=1/*.parquet') where w1 between 'bca' and 'bcc'")
+    assert sorted(r[0] for r in got.fetchall()) == ["bca", "bcb", "bcc"]
+
+
 def test_readers_agree(snapshot):
     expected = Counter(zip(*[iter(TEXT.split())] * 1))
     pdf = pd.read_parquet(snapshot / "ngrams" / "n=1")
