@@ -197,6 +197,30 @@ def start_method(requested: str | None = None) -> str:
     return "fork"
 
 
+def _renew_offload_executor() -> None:
+    """In a forked child: replace distributed's module-level offload pool, whose thread stayed in the parent.
+
+    Workers (de)serialize messages over 10 MiB in that pool; a forked worker inherits the pool object
+    without its thread, so the first large transfer between workers waited forever (a refresh that sent a
+    partition's counts to another worker hung).
+    """
+    utils = sys.modules.get("distributed.utils")
+    if utils is not None and hasattr(utils, "_offload_executor"):
+        from concurrent.futures import ThreadPoolExecutor
+
+        utils._offload_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="Dask-Offload")
+
+
+_FORK_HOOKS: list[bool] = []  # registered once per process
+
+
+def _prepare_fork() -> None:
+    """Make a fork of this process safe for a Dask worker (idempotent)."""
+    if not _FORK_HOOKS:
+        os.register_at_fork(after_in_child=_renew_offload_executor)
+        _FORK_HOOKS.append(True)
+
+
 class LazyClient:
     """A `distributed.Client` whose local cluster starts on first use: work that runs in this process (a
     refresh of one or two partitions) never pays for workers (their start: 0.5 s of a 3.8 s refresh, profiled)."""
@@ -247,6 +271,8 @@ def dask_client(workers: int, address: str | None = None, memory_limit: str = "4
         # the nanny reads the method when it starts a process: a worker restarted after this block (one that
         # died) is spawned, slower to start but running the same code
         config = {**_local_worker_config(), "distributed.worker.multiprocessing-method": how}
+        if how == "fork":
+            _prepare_fork()
         with _children_block_sigint(), _main_module_not_reimported(), warnings.catch_warnings(), \
                 dask.config.set(config):
             # the scheduler's HTTP routes move to a free port when 8787 is taken (another run): nothing to say

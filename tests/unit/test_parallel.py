@@ -92,3 +92,32 @@ def test_the_local_cluster_starts_on_first_use_only(monkeypatch):
     monkeypatch.setattr(distributed, "LocalCluster", no_cluster)
     with dask_client(2) as client:
         assert isinstance(client, LazyClient) and not client.started
+
+
+def _big(megabytes: int):
+    import numpy as np
+
+    return np.ones(megabytes << 17)  # float64: 8 bytes a value
+
+
+def _total(array) -> float:
+    return float(array.sum())
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+def test_forked_workers_pass_large_results_between_them():
+    # messages over 10 MiB are (de)serialized in distributed's offload thread, which a fork leaves behind in
+    # the parent once it has started (a large message received earlier, e.g. by a previous cluster of this
+    # process): without a new one in each child, this transfer waited forever
+    from distributed.utils import _offload_executor
+
+    from seqpipe.parallel import dask_client
+
+    _offload_executor.submit(lambda: None).result()  # the parent's offload thread is running
+    with dask_client(2, method="fork") as client:
+        client.wait_for_workers(2)
+        first, second = sorted(client.scheduler_info()["workers"])
+        made = client.submit(_big, 32, workers=[first], pure=False)
+        summed = client.submit(_total, made, workers=[second], pure=False)
+        assert summed.result(timeout=60) == float(32 << 17)

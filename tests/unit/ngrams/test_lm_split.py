@@ -85,13 +85,16 @@ def test_markers_in_raw_text_read_as_whitespace(tmp_path):
     assert split_lines_tokens(snap, "train") == [["a", "b"], ["c"]]
 
 
-def test_real_local_cluster_many_parts_sorted_and_typed(tmp_path):
-    """Two Dask worker processes, tiny partitions and several w1 buckets: same counts, sorted across parts."""
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_real_local_cluster_many_parts_sorted_and_typed(tmp_path, method):
+    """Two Dask worker processes, tiny partitions and several w1 buckets: same counts, sorted across parts.
+
+    The split stage ships each partition's counts between workers: spawned and forked workers alike."""
     from seqpipe.parallel import dask_client
 
     docs = ["the cat sat\non the mat\n" * 20, "道可道非常道\n名可名\n" * 10, "the cat\r\nran far\rthe end\n" * 15]
     folder = write_docs(tmp_path / "in", docs)
-    with dask_client(2) as client:
+    with dask_client(2, method=method) as client:
         snap = run_count([folder], tmp_path / "out", client, normalize="unicode", tokens="word", blocksize=40,
                          workers=2, buckets=3, orders=(1, 2, 3, 4), split=(0.7, 0.1)).snapshot
     for order in (1, 2, 3, 4):
