@@ -261,12 +261,13 @@ def dask_client(workers: int, address: str | None = None, memory_limit: str = "4
         return
     cluster: Any = None
     client: Any = None
-    how = start_method(method)
 
     def start() -> Any:
         nonlocal cluster, client
         import dask
         from distributed import Client, LocalCluster
+
+        how = start_method(method)  # decided now: what the process has imported by the first use is what counts
 
         # the nanny reads the method when it starts a process: a worker restarted after this block (one that
         # died) is spawned, slower to start but running the same code
