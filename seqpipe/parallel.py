@@ -173,8 +173,9 @@ def _main_module_not_reimported() -> Iterator[None]:
 
 
 # Modules after whose import a forked worker is unsafe: torch's OpenMP pool hangs a forked child that uses it,
-# and Prefect runs threads (log shipping, its API client) whose locks a fork copies in whatever state they are
-FORK_UNSAFE_MODULES = ("torch", "prefect")
+# and Prefect (log shipping, its API client) and a Jupyter kernel (ZeroMQ output) run threads whose locks and
+# queues a fork copies in whatever state they are
+FORK_UNSAFE_MODULES = ("torch", "prefect", "ipykernel")
 
 
 def start_method(requested: str | None = None) -> str:

@@ -45,7 +45,7 @@ def run_program(tmp_path: Path, *args: str) -> list[str]:
     return done.stdout.split()
 
 
-@pytest.mark.parametrize("unsafe", ["torch", "prefect"])
+@pytest.mark.parametrize("unsafe", ["torch", "prefect", "ipykernel"])
 def test_workers_do_not_reimport_the_main_module(tmp_path, unsafe):
     # with torch or Prefect loaded the workers are spawned: they never imported the marker, and the
     # program's own __main__ is as it was after the cluster started
@@ -62,7 +62,7 @@ def test_start_method_choice(monkeypatch):
     from seqpipe.parallel import start_method
 
     monkeypatch.setattr(sys, "platform", "linux")
-    for name in ("torch", "prefect"):
+    for name in ("torch", "prefect", "ipykernel"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     assert start_method() == "fork"
     monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
