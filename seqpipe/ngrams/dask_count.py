@@ -222,7 +222,8 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
             small = len(plan.added) + len(plan.removed) <= IN_PROCESS_REFRESH
             done = incremental.refresh_and_write(plan, inputs, name, staging, run_id, config, text, ngram,
                                                  InlineClient() if small else client, progress, timings,
-                                                 max_line_bytes, partitions, keys, cache_dir, base.name)
+                                                 max_line_bytes, partitions, keys, cache_dir, base.name,
+                                                 threads=min(max(ngram.workers, 1), usable_cpus()))
             if done is not None:
                 return done, keys
             shutil.rmtree(staging / "ngrams", ignore_errors=True)  # the previous snapshot disagreed: count in full

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import operator
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from seqpipe.corpus.reader import FileInfo
 from seqpipe.corpus.sources import InputFile
 from seqpipe.ngrams import dask_count, delta_merge, merge, partition_cache, refresh
 from seqpipe.ngrams.count import PartitionCounts, PartitionSummary
+from seqpipe.ngrams.manifest import write_vocab
 from seqpipe.parallel import InlineClient, as_completed
 
 
@@ -32,9 +35,10 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
                       config: dict[str, Any], text: TextConfig, ngram: NgramConfig, client: Any,
                       progress: dask_count.Progress,
                       timings: dict[str, float], max_line_bytes: int, partitions: list[Partition], keys: list[str],
-                      cache_dir: Path, base_run_id: str) -> dask_count.CountResult | None:
+                      cache_dir: Path, base_run_id: str, threads: int = 1) -> dask_count.CountResult | None:
     """Write the refreshed snapshot into `staging`; None when the previous run's counts are not all in the
-    cache or do not fit the previous snapshot (the caller then merges in full)."""
+    cache or do not fit the previous snapshot (the caller then merges in full). With an `InlineClient`, the
+    buckets are merged by `threads` threads."""
     files, infos, orders = inputs.files, inputs.infos, ngram.orders
     uris = [f.uri for f in files]
     entries = plan.record.partitions
@@ -95,17 +99,26 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
         return [*(client.submit(operator.getitem, r, (n, b), key=f"pick-{side}-{run_id}-x{k}-{n}-{b}")
                   for k, r in enumerate(rows)), cross]
 
-    try:  # inline runs raise at submit, Dask at gather
-        merged = []
-        for n in orders:
-            folder = staging / "ngrams" / f"n={n}"
-            folder.mkdir(parents=True)
-            old_cross, new_cross = (merge.split_rows(c[n], cuts) for c in crossing)
-            for b in range(n_buckets):
-                merged.append(client.submit(
-                    delta_merge.refresh_bucket, n, b, parts(old_rows, "old", n, b, old_cross[b]),
-                    parts(new_rows, "new", n, b, new_cross[b]), plan.record.buckets[n][b], lookup, str(folder),
-                    key=f"merge-{run_id}-{n}-{b}", retries=1))
+    # a refresh done in this process still has the cores it was given: reading and writing Parquet and numpy's
+    # sorts release the GIL, so its buckets (and the vocabulary file) go to a pool of that many threads
+    threaded = threads > 1 and isinstance(client, InlineClient)
+    book_vocab = None
+    try:  # inline runs raise at submit (in a pool: at result), Dask at gather
+        with ThreadPoolExecutor(threads, thread_name_prefix="refresh") if threaded else nullcontext() as pool:
+            vocab_written = pool.submit(write_vocab, staging, vocab, ngram.min_freq) if pool else None
+            merged = []
+            for n in orders:
+                folder = staging / "ngrams" / f"n={n}"
+                folder.mkdir(parents=True)
+                old_cross, new_cross = (merge.split_rows(c[n], cuts) for c in crossing)
+                for b in range(n_buckets):
+                    task = (delta_merge.refresh_bucket, n, b, parts(old_rows, "old", n, b, old_cross[b]),
+                            parts(new_rows, "new", n, b, new_cross[b]), plan.record.buckets[n][b], lookup, str(folder))
+                    options = {"key": f"merge-{run_id}-{n}-{b}", "retries": 1}
+                    merged.append(pool.submit(client.submit, *task, **options) if pool else client.submit(*task, **options))
+            if pool:  # leaving the block waits for every thread: none writes after a mismatch returns
+                merged = [f.result() for f in merged]
+                book_vocab = vocab_written.result()
         for done, _ in enumerate(as_completed(client, merged), start=1):
             progress("merge and write", done, len(merged))
         buckets = [f for written in dask_count.gather(client, merged, explain) for f in written]
@@ -115,7 +128,8 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
     sections = {"incremental": {"from_run_id": base_run_id, "partitions_added": len(plan.added),
                                 "partitions_removed": len(plan.removed), "partitions_reread": len(plan.extra)}}
     return dask_count.finish_snapshot(staging, run_id, name, config, inputs, ngram, partitions, keys, summaries,
-                                      reused, vocab, buckets, cut_words, timings, sections, incremental=True)
+                                      reused, vocab, buckets, cut_words, timings, sections, incremental=True,
+                                      book_vocab=book_vocab)
 
 
 def _cached_summary(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,

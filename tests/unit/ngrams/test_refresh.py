@@ -101,6 +101,39 @@ def test_a_small_refresh_never_starts_the_local_cluster(tmp_path, monkeypatch):
     assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="books", reuse_counts=False, **opts))
 
 
+def test_an_in_process_refresh_merges_on_as_many_threads_as_workers(tmp_path, monkeypatch):
+    """`--workers 2` and a refresh small enough for this process: two threads merge its buckets; the snapshot
+    equals one thread's and a recount's."""
+    import threading
+
+    from seqpipe.ngrams import delta_merge
+
+    threads: set[str] = set()
+    refresh_bucket = delta_merge.refresh_bucket
+
+    def spy(*args, **kwargs):
+        threads.add(threading.current_thread().name)
+        return refresh_bucket(*args, **kwargs)
+
+    monkeypatch.setattr(delta_merge, "refresh_bucket", spy)
+    monkeypatch.setattr(dask_count, "usable_cpus", lambda: 2)
+    books = {f"{i}.txt": f"book {i} starts here\nthe same words again {i % 3}\n" * (20 + i) for i in range(6)}
+    opts = {"boundary": "flat", "blocksize": 300, "buckets": 3}
+    refreshed = {}
+    for workers in (0, 2):
+        corpus = tmp_path / f"books{workers}"
+        _books(corpus, books)
+        run_count([corpus], tmp_path / f"out{workers}", name="books", workers=workers, **opts)
+        (corpus / "2.txt").write_text("an edited book\nwith aardvarks\n", encoding="utf-8")
+        threads.clear()
+        refreshed[workers] = run_count([corpus], tmp_path / f"out{workers}", name="books", workers=workers, **opts)
+        assert refreshed[workers].incremental and threads
+        assert all(name.startswith("refresh") for name in threads) == (workers == 2), threads
+    assert_same_snapshot(refreshed[2], refreshed[0])
+    assert_same_snapshot(refreshed[2], run_count([tmp_path / "books2"], tmp_path / "fresh", name="books",
+                                                 reuse_counts=False, **opts))
+
+
 def test_a_new_first_word_and_a_vanishing_ngram(tmp_path):
     """A word sorting before all others shifts every id; an n-gram only a removed file had must vanish."""
     corpus = tmp_path / "c"
