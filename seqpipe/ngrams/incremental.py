@@ -106,8 +106,8 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
     try:  # inline runs raise at submit (in a pool: at result), Dask at gather
         with ThreadPoolExecutor(threads, thread_name_prefix="refresh") if threaded else nullcontext() as pool:
             vocab_written = pool.submit(write_vocab, staging, vocab, ngram.min_freq) if pool else None
-            merged = []
-            for n in orders:
+            tasks = {}
+            for n in sorted(orders, reverse=True):  # the longest merges first, as in a full count
                 folder = staging / "ngrams" / f"n={n}"
                 folder.mkdir(parents=True)
                 old_cross, new_cross = (merge.split_rows(c[n], cuts) for c in crossing)
@@ -115,7 +115,8 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
                     task = (delta_merge.refresh_bucket, n, b, parts(old_rows, "old", n, b, old_cross[b]),
                             parts(new_rows, "new", n, b, new_cross[b]), plan.record.buckets[n][b], lookup, str(folder))
                     options = {"key": f"merge-{run_id}-{n}-{b}", "retries": 1}
-                    merged.append(pool.submit(client.submit, *task, **options) if pool else client.submit(*task, **options))
+                    tasks[n, b] = pool.submit(client.submit, *task, **options) if pool else client.submit(*task, **options)
+            merged = [tasks[n, b] for n in orders for b in range(n_buckets)]
             if pool:  # leaving the block waits for every thread: none writes after a mismatch returns
                 merged = [f.result() for f in merged]
                 book_vocab = vocab_written.result()
