@@ -183,8 +183,8 @@ def start_method(requested: str | None = None) -> str:
 
     A forked worker inherits this process's imports (numpy, pyarrow, seqpipe): the 2-worker cluster is up in
     0.24 s instead of 0.56 s plus 0.32 s of imports in each worker's first task, and stops in 0.02 s instead
-    of 0.17 s (measured on 2 cores) -- a tenth of a 1x count. `seqpipe stats` imports neither torch nor
-    Prefect, so it forks; flows and the trainers spawn.
+    of 0.17 s (measured on 2 cores) -- a tenth of a 1x count. `seqpipe stats` imports none of
+    FORK_UNSAFE_MODULES, so it forks; flows, trainers and notebooks spawn.
 
     >>> start_method("spawn")
     'spawn'
@@ -212,14 +212,15 @@ def _renew_offload_executor() -> None:
         utils._offload_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="Dask-Offload")
 
 
-_FORK_HOOKS: list[bool] = []  # registered once per process
+_fork_hook_registered = False
 
 
 def _prepare_fork() -> None:
-    """Make a fork of this process safe for a Dask worker (idempotent)."""
-    if not _FORK_HOOKS:
+    """Make a fork of this process safe for a Dask worker (idempotent: the hook is registered once)."""
+    global _fork_hook_registered
+    if not _fork_hook_registered:
         os.register_at_fork(after_in_child=_renew_offload_executor)
-        _FORK_HOOKS.append(True)
+        _fork_hook_registered = True
 
 
 class LazyClient:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import operator
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -101,10 +100,11 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
 
     # a refresh done in this process still has the cores it was given: reading and writing Parquet and numpy's
     # sorts release the GIL, so its buckets (and the vocabulary file) go to a pool of that many threads
-    threaded = threads > 1 and isinstance(client, InlineClient)
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="refresh") if threads > 1 and isinstance(
+        client, InlineClient) else None
     book_vocab = None
-    try:  # inline runs raise at submit (in a pool: at result), Dask at gather
-        with ThreadPoolExecutor(threads, thread_name_prefix="refresh") if threaded else nullcontext() as pool:
+    try:  # inline runs raise at submit (in the pool: at result), Dask at gather
+        try:
             vocab_written = pool.submit(write_vocab, staging, vocab, ngram.min_freq) if pool else None
             tasks = {}
             for n in sorted(orders, reverse=True):  # the longest merges first, as in a full count
@@ -116,10 +116,13 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
                             parts(new_rows, "new", n, b, new_cross[b]), plan.record.buckets[n][b], lookup, str(folder))
                     options = {"key": f"merge-{run_id}-{n}-{b}", "retries": 1}
                     tasks[n, b] = pool.submit(client.submit, *task, **options) if pool else client.submit(*task, **options)
-            merged = [tasks[n, b] for n in orders for b in range(n_buckets)]
-            if pool:  # leaving the block waits for every thread: none writes after a mismatch returns
-                merged = [f.result() for f in merged]
+            if pool:  # waited for in the order they run: a mismatch stops the rest early
+                tasks = {key: future.result() for key, future in tasks.items()}
                 book_vocab = vocab_written.result()
+            merged = [tasks[n, b] for n in orders for b in range(n_buckets)]
+        finally:  # a mismatch or Ctrl-C: buckets not started never start, and none writes after this returns
+            if pool:
+                pool.shutdown(wait=True, cancel_futures=True)
         for done, _ in enumerate(as_completed(client, merged), start=1):
             progress("merge and write", done, len(merged))
         buckets = [f for written in dask_count.gather(client, merged, explain) for f in written]

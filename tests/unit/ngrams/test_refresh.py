@@ -134,6 +134,36 @@ def test_an_in_process_refresh_merges_on_as_many_threads_as_workers(tmp_path, mo
                                                  reuse_counts=False, **opts))
 
 
+def test_a_mismatch_in_one_thread_stops_the_others_and_merges_in_full(tmp_path, monkeypatch):
+    """The first bucket finds the previous snapshot does not fit: buckets not yet started never start, and
+    the run merges in full instead, equal to a recount."""
+    import time
+
+    from seqpipe.ngrams import delta_merge
+
+    calls = []
+
+    def mismatch_first(*args, **kwargs):
+        calls.append(args[:2])
+        if len(calls) == 1:
+            raise delta_merge.DeltaMismatch("made up for the test")
+        time.sleep(0.2)
+        return refresh_bucket(*args, **kwargs)
+
+    refresh_bucket = delta_merge.refresh_bucket
+    monkeypatch.setattr(dask_count, "usable_cpus", lambda: 2)
+    corpus = tmp_path / "books"
+    _books(corpus, {f"{i}.txt": f"book {i} starts here\nthe same words again {i % 3}\n" * (20 + i) for i in range(6)})
+    opts = {"boundary": "flat", "blocksize": 300, "buckets": 3, "workers": 2}
+    run_count([corpus], tmp_path / "out", name="books", **opts)
+    (corpus / "2.txt").write_text("an edited book\nwith aardvarks\n", encoding="utf-8")
+    monkeypatch.setattr(delta_merge, "refresh_bucket", mismatch_first)
+    result = run_count([corpus], tmp_path / "out", name="books", **opts)
+    assert not result.incremental
+    assert len(calls) <= 3 < 9  # the failed bucket, the one running beside it, at most one more: not all nine
+    assert_same_snapshot(result, run_count([corpus], tmp_path / "fresh", name="books", reuse_counts=False, **opts))
+
+
 def test_a_new_first_word_and_a_vanishing_ngram(tmp_path):
     """A word sorting before all others shifts every id; an n-gram only a removed file had must vanish."""
     corpus = tmp_path / "c"
