@@ -1,9 +1,9 @@
 """The parallel counting job: plan partitions, count them on Dask workers, merge, publish a snapshot.
 
-    summaries  <- count_partition(p)            one task per partition (n-gram rows stay on workers)
-    vocab      <- build_global_vocab(summaries)  on the client (small)
-    buckets    <- remap_partition(p, mapping)    one task per partition
-    files      <- merge_bucket(order, bucket)    one task per (order, w1-range), writes Parquet
+    summaries  <- count_to_entry(p)               one task per partition; its rows go to its entry on disk
+    vocab      <- build_global_vocab(summaries)   on the client (small): global ids, bucket cuts
+    files      <- merge_bucket_from_entries(n, b) one task per (order, w1 range): reads that range of every
+                                                  entry, writes Parquet
 
 Counts never depend on how the corpus was cut: n-grams crossing partition edges are counted once,
 on the client, from each partition's first and last max_order-1 tokens. A refresh reuses the cached

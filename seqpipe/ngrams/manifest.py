@@ -48,7 +48,8 @@ def write_snapshot_files(
     book_vocab: Vocab | None = None,
 ) -> dict[int, dict[str, int]]:
     """Write vocab (unless `book_vocab` says it was written), Zipf plot and manifest; return totals per order."""
-    book_vocab = book_vocab or write_vocab(staging, vocab, min_freq)
+    if book_vocab is None:
+        book_vocab = write_vocab(staging, vocab, min_freq)
 
     orders = sorted({b.order for b in buckets})
     totals: dict[int, dict[str, int]] = {}
