@@ -13,6 +13,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, wait
 from contextlib import contextmanager, nullcontext, suppress
 from typing import Any
 
@@ -49,7 +50,7 @@ class InlineFuture:
 
 
 def _resolve(value: Any) -> Any:
-    if isinstance(value, InlineFuture):
+    if isinstance(value, (InlineFuture, Future)):
         return value.result()
     if isinstance(value, list):
         return [_resolve(v) for v in value]
@@ -59,23 +60,36 @@ def _resolve(value: Any) -> Any:
 
 
 class InlineClient:
-    """Runs each submitted function at once in this process (workers=0)."""
+    """Runs each submitted function in this process (workers=0): at once, or on the threads of `pool`.
 
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> InlineFuture:
-        """Run `fn` now; dask-only keywords (`retries`, `key`, `pure`) are ignored."""
+    A pool runs tasks in the order they were submitted, and a task waits for the futures among its
+    arguments in its thread. Nothing deadlocks: a future exists only once submitted, so every task a
+    running task waits for was taken from the queue before it, and is running or done.
+    """
+
+    def __init__(self, pool: Executor | None = None) -> None:
+        self.pool = pool
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> InlineFuture | Future:
+        """Run `fn` now, or queue it on the pool; dask-only keywords (`retries`, `key`, `pure`) are ignored."""
         for name in ("retries", "key", "pure", "priority", "resources"):
             kwargs.pop(name, None)
+        if self.pool is not None:
+            return self.pool.submit(lambda: fn(*_resolve(args), **{k: _resolve(v) for k, v in kwargs.items()}))
         return InlineFuture(fn(*_resolve(args), **{k: _resolve(v) for k, v in kwargs.items()}))
 
-    def gather(self, futures: list[InlineFuture]) -> list[Any]:
-        """Values of the futures."""
+    def gather(self, futures: list[InlineFuture | Future]) -> list[Any]:
+        """Values of the futures, waited for in order."""
         return [f.result() for f in futures]
 
 
 def as_completed(client: Any, futures: list[Any]) -> Iterator[Any]:
-    """Yield futures as they finish (in order for inline work)."""
+    """Yield futures as they finish (in order for inline work; errors surface at gather, as with Dask)."""
     if isinstance(client, InlineClient):
-        yield from futures
+        for future in futures:
+            if isinstance(future, Future):
+                wait([future])
+            yield future
         return
     from distributed import as_completed as dask_as_completed
 

@@ -98,16 +98,24 @@ def inspect_inputs(corpus: CorpusConfig, settings: Settings | None = None,
 
 def counted_partition(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
                       orders: tuple[int, ...], cache_file: str | None,
-                      max_line_bytes: int, with_lines: bool = False) -> tuple[PartitionCounts, bool]:
-    """Counts of one partition from the cache when there, else counted (and cached); (counts, reused)."""
+                      max_line_bytes: int, with_lines: bool = False, save: bool = True) -> tuple[PartitionCounts, bool]:
+    """Counts of one partition from the cache when there, else counted (and cached, unless `save` is off:
+    then the caller saves them, see `save_counted`); (counts, reused)."""
     if cache_file:
         cached = partition_cache.load(Path(cache_file), partition)
         if cached is not None:
             return cached, True
     counts = _count_or_fail(partition, files, infos, text, orders, max_line_bytes, with_lines)
-    if cache_file:
+    if cache_file and save:
         partition_cache.save(Path(cache_file), counts, partition)
     return counts, False
+
+
+def save_counted(counted: tuple[PartitionCounts, bool], partition: Partition, cache_file: str) -> None:
+    """Cache what `counted_partition(..., save=False)` counted (nothing when it came from the cache)."""
+    counts, reused = counted
+    if not reused:
+        partition_cache.save(Path(cache_file), counts, partition)
 
 
 def _count_or_fail(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,

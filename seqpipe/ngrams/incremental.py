@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import operator
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +37,40 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
                       cache_dir: Path, base_run_id: str, threads: int = 1) -> dask_count.CountResult | None:
     """Write the refreshed snapshot into `staging`; None when the previous run's counts are not all in the
     cache or do not fit the previous snapshot (the caller then merges in full). With an `InlineClient`, the
-    buckets are merged by `threads` threads."""
+    work runs on `threads` threads."""
+    args = (plan, inputs, name, staging, run_id, config, text, ngram)
+    rest = (progress, timings, max_line_bytes, partitions, keys, cache_dir, base_run_id)
+    if threads <= 1 or not isinstance(client, InlineClient):
+        return _refresh(*args, client, *rest)
+    # a refresh done in this process still has the cores it was given: reading and writing Parquet and numpy's
+    # sorts release the GIL, so its tasks go to a pool of that many threads, which takes them in the order
+    # submitted: the recount of a changed partition runs beside the loading of the cached ones, its cache
+    # entry is written beside the client's vocabulary work, the buckets beside one another
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="refresh")
+    try:
+        return _refresh(*args, InlineClient(pool), *rest)
+    finally:  # a mismatch or Ctrl-C: tasks not started never start, and none writes after this returns
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _refresh(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, staging: Path, run_id: str,
+             config: dict[str, Any], text: TextConfig, ngram: NgramConfig, client: Any, progress: dask_count.Progress,
+             timings: dict[str, float], max_line_bytes: int, partitions: list[Partition], keys: list[str],
+             cache_dir: Path, base_run_id: str) -> dask_count.CountResult | None:
     files, infos, orders = inputs.files, inputs.infos, ngram.orders
     uris = [f.uri for f in files]
     entries = plan.record.partitions
+    inline = isinstance(client, InlineClient)
+    threaded = inline and client.pool is not None  # counts are cached by a task of their own, not by the count
 
     def count(i: int) -> Any:
         return client.submit(dask_count.counted_partition, partitions[i], files, infos, text, orders,
-                             str(cache_dir / f"{keys[i]}.npz"), max_line_bytes, retries=1, key=f"count-{run_id}-{i}")
+                             str(cache_dir / f"{keys[i]}.npz"), max_line_bytes, save=not threaded, retries=1,
+                             key=f"count-{run_id}-{i}")
+
+    def save(i: int) -> Any:
+        return client.submit(dask_count.save_counted, full[i], partitions[i], str(cache_dir / f"{keys[i]}.npz"),
+                             key=f"save-{run_id}-{i}")
 
     def previous(j: int) -> Any:
         e = entries[j]
@@ -52,14 +78,16 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
                              e["continues"], key=f"previous-{run_id}-p{j}")
 
     t = time.perf_counter()
+    # submitted in this order so that a pool's threads never wait for a recount they could run beside
     full = {i: count(i) for i in plan.added}
-    heads = {i: client.submit(dask_count.summary_and_reuse, c, key=f"summary-{run_id}-{i}")
-             for i, c in full.items()}
-    heads |= {i: client.submit(_cached_summary, partitions[i], files, infos, text, orders,
-                               str(cache_dir / f"{keys[i]}.npz"), max_line_bytes, retries=1,
-                               key=f"summary-{run_id}-{i}") for i in plan.unchanged}
+    heads = {i: client.submit(_cached_summary, partitions[i], files, infos, text, orders,
+                              str(cache_dir / f"{keys[i]}.npz"), max_line_bytes, retries=1,
+                              key=f"summary-{run_id}-{i}") for i in plan.unchanged}
     old_full = {j: previous(j) for j in plan.removed}
     old_heads = [client.submit(_summary_of, old_full[j], key=f"previous-summary-{run_id}-p{j}") for j in plan.removed]
+    saves = [save(i) for i in plan.added] if threaded else []
+    heads |= {i: client.submit(dask_count.summary_and_reuse, c, key=f"summary-{run_id}-{i}")
+              for i, c in full.items()}
     ordered = [heads[i] for i in range(len(partitions))]
     for done, _ in enumerate(as_completed(client, ordered), start=1):
         progress("count partitions", done, len(partitions))
@@ -75,15 +103,17 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
     if any(s is None for s in removed.values()) or any(
             plan.record.cuts[n] != cut_words or len(cut_words) + 1 != n_buckets for n in orders):
         return None  # a previous count left the cache, or the bucket layout would change: merge in full
+    vocab_written = client.submit(write_vocab, staging, vocab, ngram.min_freq) if threaded else None
     alpha = refresh.union_tokens(vocab.alpha_tokens, list(removed.values()))
+    index = pd.Index(alpha, dtype=object)  # one hash table of the tokens for every lookup below
     space = merge.GlobalVocab(alpha, vocab.by_frequency, [])
     old_summaries = refresh.old_summaries(plan, summaries, removed, uris)
-    crossing = [merge.cross_partition_rows(s, space, orders, text.boundary) for s in (old_summaries, summaries)]
+    crossing = [merge.cross_partition_rows(s, space, orders, text.boundary, index) for s in (old_summaries, summaries)]
     refresh.add_extra(plan, partitions, uris, refresh.touched_files(plan, partitions, uris, *crossing))
     full |= {i: count(i) for i in plan.extra}
+    saves += [save(i) for i in plan.extra] if threaded else []
     old_full |= {plan.unchanged[i]: previous(plan.unchanged[i]) for i in plan.extra}
 
-    index = pd.Index(alpha, dtype=object)
     cuts = refresh.cuts_from_tokens(alpha, cut_words)
     old_rows = [client.submit(_remapped, c, index.get_indexer(old_summaries[j].uniques).astype(np.int32), cuts,
                               key=f"previous-remap-{run_id}-p{j}") for j, c in old_full.items()]
@@ -91,43 +121,34 @@ def refresh_and_write(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, 
                               index.get_indexer(summaries[i].uniques).astype(np.int32), cuts, key=f"remap-{run_id}-{i}")
                 for i, c in full.items()]
     # the token lookup as a task's result, not scattered (see dask_count); one object per worker
-    lookup = index if isinstance(client, InlineClient) else client.submit(dask_count.same, index,
-                                                                          key=f"alpha-{run_id}")
+    lookup = index if inline else client.submit(dask_count.same, index, key=f"alpha-{run_id}")
 
     def parts(rows: list[Any], side: str, n: int, b: int, cross: merge.Rows) -> list[Any]:
         return [*(client.submit(operator.getitem, r, (n, b), key=f"pick-{side}-{run_id}-x{k}-{n}-{b}")
                   for k, r in enumerate(rows)), cross]
 
-    # a refresh done in this process still has the cores it was given: reading and writing Parquet and numpy's
-    # sorts release the GIL, so its buckets (and the vocabulary file) go to a pool of that many threads
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="refresh") if threads > 1 and isinstance(
-        client, InlineClient) else None
-    book_vocab = None
-    try:  # inline runs raise at submit (in the pool: at result), Dask at gather
-        try:
-            vocab_written = pool.submit(write_vocab, staging, vocab, ngram.min_freq) if pool else None
-            tasks = {}
-            for n in sorted(orders, reverse=True):  # the longest merges first, as in a full count
-                folder = staging / "ngrams" / f"n={n}"
-                folder.mkdir(parents=True)
-                old_cross, new_cross = (merge.split_rows(c[n], cuts) for c in crossing)
-                for b in range(n_buckets):
-                    task = (delta_merge.refresh_bucket, n, b, parts(old_rows, "old", n, b, old_cross[b]),
-                            parts(new_rows, "new", n, b, new_cross[b]), plan.record.buckets[n][b], lookup, str(folder))
-                    options = {"key": f"merge-{run_id}-{n}-{b}", "retries": 1}
-                    tasks[n, b] = pool.submit(client.submit, *task, **options) if pool else client.submit(*task, **options)
-            if pool:  # waited for in the order they run: a mismatch stops the rest early
-                tasks = {key: future.result() for key, future in tasks.items()}
-                book_vocab = vocab_written.result()
-            merged = [tasks[n, b] for n in orders for b in range(n_buckets)]
-        finally:  # a mismatch or Ctrl-C: buckets not started never start, and none writes after this returns
-            if pool:
-                pool.shutdown(wait=True, cancel_futures=True)
+    try:  # inline runs raise at submit (on a pool: when waited for), Dask at gather
+        tasks = {}
+        for n in sorted(orders, reverse=True):  # the longest merges first, as in a full count
+            folder = staging / "ngrams" / f"n={n}"
+            folder.mkdir(parents=True)
+            old_cross, new_cross = (merge.split_rows(c[n], cuts) for c in crossing)
+            for b in range(n_buckets):
+                tasks[n, b] = client.submit(delta_merge.refresh_bucket, n, b, parts(old_rows, "old", n, b, old_cross[b]),
+                                            parts(new_rows, "new", n, b, new_cross[b]), plan.record.buckets[n][b],
+                                            lookup, str(folder), key=f"merge-{run_id}-{n}-{b}", retries=1)
+        if threaded:  # a mismatch in any bucket stops the rest early
+            for future in wait(tasks.values(), return_when=FIRST_EXCEPTION).done:
+                future.result()
+        merged = [tasks[n, b] for n in orders for b in range(n_buckets)]
         for done, _ in enumerate(as_completed(client, merged), start=1):
             progress("merge and write", done, len(merged))
         buckets = [f for written in dask_count.gather(client, merged, explain) for f in written]
     except delta_merge.DeltaMismatch:
         return None
+    book_vocab = vocab_written.result() if vocab_written else None
+    for saved in saves:  # the recounted partitions' cache entries, before the snapshot that needs them is published
+        saved.result()
     timings["merge"] = time.perf_counter() - t
     sections = {"incremental": {"from_run_id": base_run_id, "partitions_added": len(plan.added),
                                 "partitions_removed": len(plan.removed), "partitions_reread": len(plan.extra)}}

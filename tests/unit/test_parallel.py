@@ -121,3 +121,39 @@ def test_forked_workers_pass_large_results_between_them():
         made = client.submit(_big, 32, workers=[first], pure=False)
         summed = client.submit(_total, made, workers=[second], pure=False)
         assert summed.result(timeout=60) == float(32 << 17)
+
+
+def test_an_inline_client_on_a_pool_runs_tasks_on_its_threads_and_waits_for_their_inputs():
+    """Tasks given earlier tasks' futures wait for them in their thread (two threads, a chain of eight and
+    one slow first task: no deadlock); results in order; a task's error surfaces when it is gathered."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from seqpipe.parallel import InlineClient, as_completed
+
+    ran_on: list[str] = []
+
+    def add(a: int, b: int) -> int:
+        ran_on.append(threading.current_thread().name)
+        return a + b
+
+    def slow(x: int) -> int:
+        time.sleep(0.2)
+        return x
+
+    with ThreadPoolExecutor(2, thread_name_prefix="pool") as pool:
+        client = InlineClient(pool)
+        first = client.submit(slow, 1, key="ignored", retries=1)
+        chain = [first]
+        for i in range(8):
+            chain.append(client.submit(add, chain[-1], i))
+        both = client.submit(lambda xs: sum(xs), [first, chain[-1]])
+        failing = client.submit(lambda x: 1 // (x - x), first)
+        assert [f.result() for f in as_completed(client, chain)] == [1 + sum(range(i)) for i in range(9)]
+        assert client.gather([both]) == [1 + 1 + sum(range(8))]
+        with pytest.raises(ZeroDivisionError):
+            client.gather([failing])
+    assert ran_on and all(name.startswith("pool") for name in ran_on)
+    assert InlineClient().submit(add, 2, 3).result() == 5  # without a pool: at once, in this thread
+    assert ran_on[-1] == threading.current_thread().name

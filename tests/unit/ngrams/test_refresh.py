@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unit.ngrams.helpers import run_count, snapshot_counters
 
-from seqpipe.ngrams import dask_count, merge, store
+from seqpipe.ngrams import dask_count, merge, refresh, store
 
 
 def assert_same_snapshot(refreshed, full, orders=(1, 2, 3)) -> None:
@@ -102,20 +102,25 @@ def test_a_small_refresh_never_starts_the_local_cluster(tmp_path, monkeypatch):
 
 
 def test_an_in_process_refresh_merges_on_as_many_threads_as_workers(tmp_path, monkeypatch):
-    """`--workers 2` and a refresh small enough for this process: two threads merge its buckets; the snapshot
-    equals one thread's and a recount's."""
+    """`--workers 2` and a refresh small enough for this process: two threads recount, cache and merge; the
+    snapshot equals one thread's and a recount's, and the recounted partitions' cache entries are written."""
     import threading
 
-    from seqpipe.ngrams import delta_merge
+    from seqpipe.ngrams import delta_merge, partition_cache
 
     threads: set[str] = set()
-    refresh_bucket = delta_merge.refresh_bucket
+    saved: list[str] = []
 
-    def spy(*args, **kwargs):
-        threads.add(threading.current_thread().name)
-        return refresh_bucket(*args, **kwargs)
+    def spying(fn, record):
+        def spy(*args, **kwargs):
+            record(threading.current_thread().name, args)
+            return fn(*args, **kwargs)
+        return spy
 
-    monkeypatch.setattr(delta_merge, "refresh_bucket", spy)
+    monkeypatch.setattr(delta_merge, "refresh_bucket", spying(delta_merge.refresh_bucket, lambda t, a: threads.add(t)))
+    monkeypatch.setattr(dask_count, "counted_partition", spying(dask_count.counted_partition,
+                                                                lambda t, a: threads.add(t)))
+    monkeypatch.setattr(partition_cache, "save", spying(partition_cache.save, lambda t, a: saved.append(t)))
     monkeypatch.setattr(dask_count, "usable_cpus", lambda: 2)
     books = {f"{i}.txt": f"book {i} starts here\nthe same words again {i % 3}\n" * (20 + i) for i in range(6)}
     opts = {"boundary": "flat", "blocksize": 300, "buckets": 3}
@@ -126,9 +131,13 @@ def test_an_in_process_refresh_merges_on_as_many_threads_as_workers(tmp_path, mo
         run_count([corpus], tmp_path / f"out{workers}", name="books", workers=workers, **opts)
         (corpus / "2.txt").write_text("an edited book\nwith aardvarks\n", encoding="utf-8")
         threads.clear()
+        saved.clear()
         refreshed[workers] = run_count([corpus], tmp_path / f"out{workers}", name="books", workers=workers, **opts)
-        assert refreshed[workers].incremental and threads
-        assert all(name.startswith("refresh") for name in threads) == (workers == 2), threads
+        assert refreshed[workers].incremental and threads and saved
+        assert all(name.startswith("refresh") for name in [*threads, *saved]) == (workers == 2), (threads, saved)
+        cache = tmp_path / f"out{workers}" / "corpus" / "books" / "partition-cache"
+        record = refresh.read_record(refreshed[workers].snapshot)
+        assert {p.stem for p in cache.glob("*.npz")} == {p["key"] for p in record.partitions}
     assert_same_snapshot(refreshed[2], refreshed[0])
     assert_same_snapshot(refreshed[2], run_count([tmp_path / "books2"], tmp_path / "fresh", name="books",
                                                  reuse_counts=False, **opts))
