@@ -1,6 +1,9 @@
 """Incremental refresh: change 1 of the 8 Gutenberg shards, then refresh; compare with a full count.
 
-Usage: python bench/refresh_bench.py [--shards 8] [--workers 2]
+Usage: python bench/refresh_bench.py [--shards 8] [--workers 2] [--scale K [--changed M]]
+With `--scale K` the corpus is `bench/scale_bench.py`'s K x copy (8 K gzip shards, one partition each)
+and M of its files change (default K: 1 in 8, as at 1x); a refresh of more than two partitions runs
+on the workers.
 Prints, for the full count, the refresh (unchanged partitions send only their cached summary; the
 previous snapshot's files are linked or merged with the signed delta of the changed one; a refresh of
 one or two partitions runs in the client process) and a full recount without the cache: wall and CPU
@@ -11,6 +14,7 @@ the ratios (target <= 0.25) and the load; and checks the refresh equals the full
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import resource
 import shutil
@@ -21,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import gutenberg_text
+from scale_bench import build_corpus
 
 from seqpipe.config import CorpusConfig, NgramConfig, TextConfig
 from seqpipe.ngrams import store
@@ -34,11 +39,11 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed_count(folder: Path, out: Path, ngram: NgramConfig) -> tuple[float, float, object]:
+def timed_count(folder: Path, out: Path, ngram: NgramConfig, pattern: str = "*.txt") -> tuple[float, float, object]:
     """Wall and CPU seconds of one counting run (cluster start included) and its result."""
     start, cpu = time.perf_counter(), cpu_seconds()
     with dask_client(ngram.workers) as client:
-        result = count_corpus(CorpusConfig(sources=(str(folder / "*.txt"),), name="gutenberg"), TextConfig(), ngram,
+        result = count_corpus(CorpusConfig(sources=(str(folder / pattern),), name="gutenberg"), TextConfig(), ngram,
                               out, client)
     return time.perf_counter() - start, cpu_seconds() - cpu, result
 
@@ -52,23 +57,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scale", type=int, default=None, help="use the K x corpus of scale_bench.py (gzip)")
+    parser.add_argument("--changed", type=int, default=None, help="files changed at --scale (default: K)")
     args = parser.parse_args()
-    source = gutenberg_text(args.shards)
+    source = build_corpus(args.scale) if args.scale else gutenberg_text(args.shards)
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
-        shutil.copytree(source, corpus)
+        pattern = "*.txt.gz" if args.scale else "*.txt"
+        shutil.copytree(source, corpus)  # copies: the scale corpus's files are hard links to shared copies
         ngram = NgramConfig(workers=args.workers)
-        full_s, full_cpu, full = timed_count(corpus, Path(tmp) / "out", ngram)
-        victim = max(corpus.glob("*.txt"))
-        with open(victim, "a", encoding="utf-8") as fh:
-            fh.write("\nA new closing line appended by the refresh benchmark.\n")
-        refresh_s, refresh_cpu, refreshed = timed_count(corpus, Path(tmp) / "out", ngram)
+        full_s, full_cpu, full = timed_count(corpus, Path(tmp) / "out", ngram, pattern)
+        line = "\nA new closing line appended by the refresh benchmark.\n"
+        shards = sorted(corpus.glob(pattern))
+        changed = shards[::-1][: args.changed or args.scale or 1]
+        for victim in changed:  # a gzip file takes an appended member: readers see one stream
+            with (gzip.open(victim, "at", encoding="utf-8") if args.scale else open(victim, "a", encoding="utf-8")) as fh:
+                fh.write(line)
+        refresh_s, refresh_cpu, refreshed = timed_count(corpus, Path(tmp) / "out", ngram, pattern)
         check_s, check_cpu, recount = timed_count(corpus, Path(tmp) / "check",
-                                                  NgramConfig(workers=args.workers, reuse_counts=False))
+                                                  NgramConfig(workers=args.workers, reuse_counts=False), pattern)
         same = all(
             store.read_ngrams(refreshed.snapshot, n).equals(store.read_ngrams(recount.snapshot, n)) for n in (1, 2, 3)
         ) and refreshed.totals == recount.totals
-    print(f"corpus: {args.shards} shards; changed {victim.name}; load average {os.getloadavg()[0]:.1f} "
+    print(f"corpus: {len(shards)} shards; changed {', '.join(v.name for v in changed)}; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
     print(f"full count:             {full_s:6.1f} s wall {full_cpu:6.1f} s CPU  ({full.counted_partitions} partitions "
           f"counted; {stages(full)})")

@@ -136,7 +136,8 @@ def _refresh(plan: refresh.Plan, inputs: dask_count.Inputs, name: str, staging: 
             for b in range(n_buckets):
                 tasks[n, b] = client.submit(delta_merge.refresh_bucket, n, b, parts(old_rows, "old", n, b, old_cross[b]),
                                             parts(new_rows, "new", n, b, new_cross[b]), plan.record.buckets[n][b],
-                                            lookup, str(folder), key=f"merge-{run_id}-{n}-{b}", retries=1)
+                                            lookup, str(folder), key=f"merge-{run_id}-{n}-{b}", retries=1,
+                                            priority=n)
         if threaded:  # a mismatch in any bucket stops the rest early
             for future in wait(tasks.values(), return_when=FIRST_EXCEPTION).done:
                 future.result()

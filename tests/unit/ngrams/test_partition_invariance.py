@@ -69,3 +69,21 @@ def test_real_local_cluster_equals_oracle(tmp_path, boundary):
         want_match, want_docs = oracle_counts(docs, "unicode", "char", boundary, n)
         assert match == want_match
         assert doc_count == want_docs
+
+
+def test_one_worker_merges_the_highest_order_first(tmp_path):
+    """On one worker the merges run one at a time in the scheduler's order: every trigram bucket is written
+    before any bigram one, every bigram one before any unigram one (Dask alone ran them in another order:
+    the priority says it)."""
+    from seqpipe.parallel import dask_client
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"{i}.txt").write_text(" ".join(f"w{(i * 7 + k * k) % 97}" for k in range(400)), encoding="utf-8")
+    with dask_client(1) as client:
+        result = run_count([folder], tmp_path / "out", client, workers=1, buckets=4, blocksize=200)
+    written = {n: sorted(p.stat().st_mtime_ns for p in (result.snapshot / "ngrams" / f"n={n}").glob("*.parquet"))
+               for n in (1, 2, 3)}
+    assert all(len(times) == 4 for times in written.values())
+    assert written[3][-1] < written[2][0] and written[2][-1] < written[1][0], written
