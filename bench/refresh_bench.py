@@ -7,7 +7,8 @@ on the workers.
 Prints, for the full count, the refresh (unchanged partitions send only their cached summary; the
 previous snapshot's files are linked or merged with the signed delta of the changed one; a refresh of
 one or two partitions runs in the client process) and a full recount without the cache: wall and CPU
-seconds (this process and its Dask workers, cluster start included) with the run's stage timings,
+seconds of each run in a fresh process (its Dask workers and cluster start included, Python's start and
+seqpipe's imports not: a command pays those for any run) with the run's stage timings,
 the ratios (target <= 0.25) and the load; and checks the refresh equals the full recount.
 """
 
@@ -15,13 +16,17 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import gutenberg_text
@@ -39,13 +44,28 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed_count(folder: Path, out: Path, ngram: NgramConfig, pattern: str = "*.txt") -> tuple[float, float, object]:
-    """Wall and CPU seconds of one counting run (cluster start included) and its result."""
+def count_once(folder: str, out: str, pattern: str, workers: int, reuse: bool) -> None:
+    """Child mode: one counting run, printed as JSON (wall and CPU from the call on, cluster start included)."""
     start, cpu = time.perf_counter(), cpu_seconds()
-    with dask_client(ngram.workers) as client:
-        result = count_corpus(CorpusConfig(sources=(str(folder / pattern),), name="gutenberg"), TextConfig(), ngram,
-                              out, client)
-    return time.perf_counter() - start, cpu_seconds() - cpu, result
+    ngram = NgramConfig(workers=workers, reuse_counts=reuse)
+    with dask_client(workers) as client:
+        result = count_corpus(CorpusConfig(sources=(str(Path(folder) / pattern),), name="gutenberg"), TextConfig(),
+                              ngram, out, client)
+    print(json.dumps({"wall": time.perf_counter() - start, "cpu": cpu_seconds() - cpu, "timings": result.timings,
+                      "snapshot": str(result.snapshot), "totals": {str(k): v for k, v in result.totals.items()},
+                      "counted": result.counted_partitions, "reused": result.reused_partitions,
+                      "incremental": result.incremental}))
+
+
+def timed_count(folder: Path, out: Path, ngram: NgramConfig, pattern: str = "*.txt") -> tuple[float, float, Any]:
+    """Wall and CPU seconds of one counting run in a fresh process, as a command would run it (its own first
+    imports of distributed and matplotlib included; Python's start and seqpipe's imports not), and its result."""
+    cmd = [sys.executable, __file__, "--one", str(folder), str(out), pattern, str(ngram.workers), str(ngram.reuse_counts)]
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    result = SimpleNamespace(**{**r, "snapshot": Path(r["snapshot"]), "totals": {int(k): v for k, v in r["totals"].items()}},
+                             counted_partitions=r["counted"], reused_partitions=r["reused"])
+    return r["wall"], r["cpu"], result
 
 
 def stages(result) -> str:
@@ -59,7 +79,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scale", type=int, default=None, help="use the K x corpus of scale_bench.py (gzip)")
     parser.add_argument("--changed", type=int, default=None, help="files changed at --scale (default: K)")
+    parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)  # child mode: FOLDER OUT PATTERN WORKERS REUSE
     args = parser.parse_args()
+    if args.one:
+        folder, out, pattern, workers, reuse = args.one
+        count_once(folder, out, pattern, int(workers), reuse == "True")
+        return
     source = build_corpus(args.scale) if args.scale else gutenberg_text(args.shards)
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"

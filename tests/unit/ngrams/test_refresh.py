@@ -72,6 +72,7 @@ def test_refresh_on_dask_workers_equals_a_full_recount(tmp_path, monkeypatch):
     from seqpipe.parallel import dask_client
 
     monkeypatch.setattr(dask_count, "IN_PROCESS_REFRESH", 0)
+    monkeypatch.setattr(dask_count, "IN_PROCESS_SHARE", 0)
     corpus = tmp_path / "books"
     _books(corpus, {f"{i}.txt": f"book {i} starts here\nthe same words again {i % 3}\n" * (20 + i) for i in range(6)})
     opts = {"boundary": "flat", "blocksize": 300, "buckets": 3}
@@ -301,3 +302,26 @@ def test_refresh_equals_a_recount_for_any_edit(boundary, before, edits):
             return
         full = run_count([corpus], Path(tmp) / "fresh", name="c", reuse_counts=False, **opts)
         assert_same_snapshot(refreshed, full)
+
+
+@pytest.mark.parametrize("changed, on_workers", [(2, False), (3, True)])
+def test_up_to_an_eighth_of_the_partitions_changed_refreshes_in_this_process(tmp_path, monkeypatch, changed,
+                                                                               on_workers):
+    """16 one-file partitions: 2 files changed (4 partitions added + removed, a quarter) refresh on this
+    process's threads; 3 go to the workers. Both equal a recount."""
+    from seqpipe.parallel import dask_client
+
+    monkeypatch.setattr(dask_count, "IN_PROCESS_REFRESH", 0)  # the share alone decides
+    monkeypatch.setattr(dask_count, "usable_cpus", lambda: 2)
+    corpus = tmp_path / "books"
+    books = {f"{i:02d}.txt": f"book {i:02d} starts here\nthe same words {i % 3}\n" * 5 for i in range(16)}
+    _books(corpus, books)
+    opts = {"boundary": "flat", "buckets": 2, "workers": 2, "blocksize": len(books["00.txt"])}  # a file a partition
+    run_count([corpus], tmp_path / "out", name="books", **opts)
+    for i in range(changed):  # edited, same size: still one partition each
+        (corpus / f"{i:02d}.txt").write_text(books[f"{i:02d}.txt"].replace("starts", "begins"), encoding="utf-8")
+    with dask_client(2) as client:
+        refreshed = run_count([corpus], tmp_path / "out", client=client, name="books", **opts)
+        assert client.started == on_workers
+    assert refreshed.incremental and refreshed.counted_partitions == changed
+    assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="books", reuse_counts=False, **opts))
