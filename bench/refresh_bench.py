@@ -108,7 +108,7 @@ def main() -> None:
           f"on {os.cpu_count()} CPUs")
     print(f"full count:             {full_s:6.1f} s wall {full_cpu:6.1f} s CPU  ({full.counted_partitions} partitions "
           f"counted; {stages(full)})")
-    print(f"refresh (1 changed):    {refresh_s:6.1f} s wall {refresh_cpu:6.1f} s CPU  ({refreshed.counted_partitions} "
+    print(f"refresh ({len(changed)} changed):    {refresh_s:6.1f} s wall {refresh_cpu:6.1f} s CPU  ({refreshed.counted_partitions} "
           f"counted, {refreshed.reused_partitions} reused, incremental={refreshed.incremental}; {stages(refreshed)})")
     print(f"full recount, no cache: {check_s:6.1f} s wall {check_cpu:6.1f} s CPU  ({stages(recount)})")
     print(f"refresh / full count:   {refresh_s / full_s:.2f} wall, {refresh_cpu / full_cpu:.2f} CPU (target <= 0.25)")
