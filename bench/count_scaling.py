@@ -44,7 +44,7 @@ def corpus(scale: int) -> str:
 
 def shared_copy() -> Path:
     """The 8 shared shards hard-linked (or copied) into one folder of their own, as `lmplz_training_text` wants."""
-    folder = Path(tempfile.gettempdir()) / "seqpipe-bench-scale" / "x1"
+    folder = Path(tempfile.gettempdir()) / "seqpipe-bench-scale" / "shared"  # not x1: build_corpus(1)'s copies
     folder.mkdir(parents=True, exist_ok=True)
     for src in sorted((SHARED / "gutenberg").glob("books-*.txt.gz")):
         if not (folder / src.name).exists():
