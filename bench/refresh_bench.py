@@ -51,7 +51,9 @@ def count_once(folder: str, out: str, pattern: str, workers: int, reuse: bool) -
     with dask_client(workers) as client:
         result = count_corpus(CorpusConfig(sources=(str(Path(folder) / pattern),), name="gutenberg"), TextConfig(),
                               ngram, out, client)
+    rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     print(json.dumps({"wall": time.perf_counter() - start, "cpu": cpu_seconds() - cpu, "timings": result.timings,
+                      "rss_mb": rss,
                       "snapshot": str(result.snapshot), "totals": {str(k): v for k, v in result.totals.items()},
                       "counted": result.counted_partitions, "reused": result.reused_partitions,
                       "incremental": result.incremental}))
@@ -107,9 +109,10 @@ def main() -> None:
     print(f"corpus: {len(shards)} shards; changed {', '.join(v.name for v in changed)}; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
     print(f"full count:             {full_s:6.1f} s wall {full_cpu:6.1f} s CPU  ({full.counted_partitions} partitions "
-          f"counted; {stages(full)})")
+          f"counted; {stages(full)}; peak RSS of one process {full.rss_mb:.0f} MB)")
     print(f"refresh ({len(changed)} changed):    {refresh_s:6.1f} s wall {refresh_cpu:6.1f} s CPU  ({refreshed.counted_partitions} "
-          f"counted, {refreshed.reused_partitions} reused, incremental={refreshed.incremental}; {stages(refreshed)})")
+          f"counted, {refreshed.reused_partitions} reused, incremental={refreshed.incremental}; {stages(refreshed)}; "
+          f"peak RSS of one process {refreshed.rss_mb:.0f} MB)")
     print(f"full recount, no cache: {check_s:6.1f} s wall {check_cpu:6.1f} s CPU  ({stages(recount)})")
     print(f"refresh / full count:   {refresh_s / full_s:.2f} wall, {refresh_cpu / full_cpu:.2f} CPU (target <= 0.25)")
     print(f"refresh / full recount: {refresh_s / check_s:.2f} wall, {refresh_cpu / check_cpu:.2f} CPU")

@@ -304,14 +304,16 @@ def test_refresh_equals_a_recount_for_any_edit(boundary, before, edits):
         assert_same_snapshot(refreshed, full)
 
 
-@pytest.mark.parametrize("changed, on_workers", [(2, False), (3, True)])
+@pytest.mark.parametrize("changed, max_bytes, on_workers", [(2, 1 << 20, False), (3, 1 << 20, True), (2, 100, True)])
 def test_up_to_an_eighth_of_the_partitions_changed_refreshes_in_this_process(tmp_path, monkeypatch, changed,
-                                                                               on_workers):
+                                                                               max_bytes, on_workers):
     """16 one-file partitions: 2 files changed (4 partitions added + removed, a quarter) refresh on this
-    process's threads; 3 go to the workers. Both equal a recount."""
+    process's threads; 3 go to the workers, and so do 2 whose text is over the in-process limit. All equal a
+    recount."""
     from seqpipe.parallel import dask_client
 
-    monkeypatch.setattr(dask_count, "IN_PROCESS_REFRESH", 0)  # the share alone decides
+    monkeypatch.setattr(dask_count, "IN_PROCESS_REFRESH", 0)  # the share and the size alone decide
+    monkeypatch.setattr(dask_count, "IN_PROCESS_BYTES", max_bytes)  # the changed text: 2 x 2 files of 185 bytes
     monkeypatch.setattr(dask_count, "usable_cpus", lambda: 2)
     corpus = tmp_path / "books"
     books = {f"{i:02d}.txt": f"book {i:02d} starts here\nthe same words {i % 3}\n" * 5 for i in range(16)}
