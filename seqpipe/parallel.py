@@ -13,7 +13,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext, suppress
 from typing import Any
 
@@ -62,12 +62,12 @@ def _resolve(value: Any) -> Any:
 class InlineClient:
     """Runs each submitted function in this process (workers=0): at once, or on the threads of `pool`.
 
-    A pool runs tasks in the order they were submitted, and a task waits for the futures among its
-    arguments in its thread. Nothing deadlocks: a future exists only once submitted, so every task a
+    A pool (first in, first out) runs tasks in the order they were submitted, and a task waits for the
+    futures among its arguments in its thread. Nothing deadlocks: a future exists only once submitted, so every task a
     running task waits for was taken from the queue before it, and is running or done.
     """
 
-    def __init__(self, pool: Executor | None = None) -> None:
+    def __init__(self, pool: ThreadPoolExecutor | None = None) -> None:
         self.pool = pool
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> InlineFuture | Future:
@@ -221,8 +221,6 @@ def _renew_offload_executor() -> None:
     """
     utils = sys.modules.get("distributed.utils")
     if utils is not None and hasattr(utils, "_offload_executor"):
-        from concurrent.futures import ThreadPoolExecutor
-
         utils._offload_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="Dask-Offload")
 
 

@@ -235,8 +235,8 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
         if plan.unchanged and len(plan.added) + len(plan.removed) <= len(partitions):
             from seqpipe.ngrams import incremental  # it builds on this module's tasks: imported when needed
 
-            # a refresh that reads a partition or two, or up to an eighth of them, runs in this process on as many
-            # threads as workers: shipping them to the workers (the cluster's start, the rows' transfers to every
+            # a refresh that reads a partition or two, or up to an eighth of them changed while their text stays
+            # under IN_PROCESS_BYTES, runs in this process on as many threads as workers: shipping them to the workers (the cluster's start, the rows' transfers to every
             # bucket's merge) costs more than processes save over threads (4x corpus, 4 of 32 files changed:
             # 3.4 s on threads, 6.1 s on 2 workers)
             changed = len(plan.added) + len(plan.removed)
