@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from seqpipe.config import TextConfig
+from seqpipe.corpus.errors import CorpusError
 from seqpipe.corpus.partition import Partition
 from seqpipe.corpus.reader import DEFAULT_MAX_LINE_BYTES, FileInfo, read_text, read_utf8
 from seqpipe.corpus.sources import InputFile
@@ -134,7 +135,10 @@ def tokenize_partition(
     block_lines: list[int] = []
     for piece in partition.pieces:
         f, info = files[piece.file_index], infos[piece.file_index]
-        got = (read_utf8 if fast else read_text)(f, info, piece.start, piece.end, max_line_bytes)
+        try:
+            got = (read_utf8 if fast else read_text)(f, info, piece.start, piece.end, max_line_bytes)
+        except (OSError, EOFError) as exc:  # a truncated .gz, a file that vanished: name it, not its partition
+            raise CorpusError(f"{f.uri}: cannot be read ({type(exc).__name__}: {exc})") from None
         n_lines = got.lines if fast else len(got.lines)
         fstats = stats.setdefault(piece.file_index, FileStats())
         fstats.lines += n_lines

@@ -327,3 +327,28 @@ def test_up_to_an_eighth_of_the_partitions_changed_refreshes_in_this_process(tmp
         assert client.started == on_workers
     assert refreshed.incremental and refreshed.counted_partitions == changed
     assert_same_snapshot(refreshed, run_count([corpus], tmp_path / "fresh", name="books", reuse_counts=False, **opts))
+
+
+def test_a_file_that_breaks_during_a_threaded_refresh_is_one_clear_error(tmp_path, monkeypatch):
+    """A gzip shard truncated since the last run fails the in-process refresh on its pool's threads with the
+    one-line error naming it (not the other files of its partition); nothing is left staged and the previous
+    snapshot stays the latest."""
+    import gzip
+
+    from seqpipe.corpus.errors import CorpusError
+
+    monkeypatch.setattr(dask_count, "usable_cpus", lambda: 2)
+    corpus = tmp_path / "books"
+    corpus.mkdir()
+    for i in range(8):
+        words = " ".join(f"w{(i * 31 + k * 7919) % 10007}" for k in range(20_000)).encode()
+        (corpus / f"{i}.txt.gz").write_bytes(gzip.compress(words))
+    opts = {"buckets": 2, "workers": 2}
+    first = run_count([corpus / "*.txt.gz"], tmp_path / "out", name="books", **opts)
+    data = (corpus / "3.txt.gz").read_bytes()
+    (corpus / "3.txt.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorpusError, match=r"^\S*/3\.txt\.gz: cannot be read \(EOFError"):  # that file alone,
+        run_count([corpus / "*.txt.gz"], tmp_path / "out", name="books", **opts)  # not its partition's eight
+    cdir = tmp_path / "out" / "corpus" / "books"
+    assert store.latest_snapshot(tmp_path / "out", "books") == first.snapshot
+    assert not [p for p in cdir.iterdir() if p.name.startswith(".staging")]
