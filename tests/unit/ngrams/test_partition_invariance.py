@@ -72,18 +72,20 @@ def test_real_local_cluster_equals_oracle(tmp_path, boundary):
 
 
 def test_one_worker_merges_the_highest_order_first(tmp_path):
-    """On one worker the merges run one at a time in the scheduler's order: every trigram bucket is written
-    before any bigram one, every bigram one before any unigram one (Dask alone ran them in another order:
-    the priority says it)."""
+    """On one worker the merges run one at a time in the scheduler's order: every trigram bucket before any
+    bigram one, every bigram one before any unigram one (Dask alone ran them in another order: the priority
+    says it). The order is read from the scheduler's task stream."""
+    from distributed import get_task_stream
+
     from seqpipe.parallel import dask_client
 
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(4):
         (folder / f"{i}.txt").write_text(" ".join(f"w{(i * 7 + k * k) % 97}" for k in range(400)), encoding="utf-8")
-    with dask_client(1) as client:
-        result = run_count([folder], tmp_path / "out", client, workers=1, buckets=4, blocksize=200)
-    written = {n: sorted(p.stat().st_mtime_ns for p in (result.snapshot / "ngrams" / f"n={n}").glob("*.parquet"))
-               for n in (1, 2, 3)}
-    assert all(len(times) == 4 for times in written.values())
-    assert written[3][-1] < written[2][0] and written[2][-1] < written[1][0], written
+    with dask_client(1) as client, get_task_stream(client=client) as stream:
+        run_count([folder], tmp_path / "out", client, workers=1, buckets=4, blocksize=200)
+    started = sorted((min(s["start"] for s in t["startstops"] if s["action"] == "compute"), t["key"])
+                     for t in stream.data if str(t["key"]).startswith("merge-"))
+    orders = [int(key.split("-")[-2]) for _, key in started]
+    assert orders == [3] * 4 + [2] * 4 + [1] * 4, started
