@@ -55,7 +55,7 @@ def count_once(folder: str, out: str, pattern: str, workers: int, reuse: bool) -
     print(json.dumps({"wall": time.perf_counter() - start, "cpu": cpu_seconds() - cpu, "timings": result.timings,
                       "rss_mb": rss,
                       "snapshot": str(result.snapshot), "totals": {str(k): v for k, v in result.totals.items()},
-                      "counted": result.counted_partitions, "reused": result.reused_partitions,
+                      "counted_partitions": result.counted_partitions, "reused_partitions": result.reused_partitions,
                       "incremental": result.incremental}))
 
 
@@ -65,8 +65,7 @@ def timed_count(folder: Path, out: Path, ngram: NgramConfig, pattern: str = "*.t
     cmd = [sys.executable, __file__, "--one", str(folder), str(out), pattern, str(ngram.workers), str(ngram.reuse_counts)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     r = json.loads(done.stdout.strip().splitlines()[-1])
-    result = SimpleNamespace(**{**r, "snapshot": Path(r["snapshot"]), "totals": {int(k): v for k, v in r["totals"].items()}},
-                             counted_partitions=r["counted"], reused_partitions=r["reused"])
+    result = SimpleNamespace(**{**r, "snapshot": Path(r["snapshot"]), "totals": {int(k): v for k, v in r["totals"].items()}})
     return r["wall"], r["cpu"], result
 
 

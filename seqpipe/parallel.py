@@ -63,8 +63,8 @@ class InlineClient:
     """Runs each submitted function in this process (workers=0): at once, or on the threads of `pool`.
 
     A pool (first in, first out) runs tasks in the order they were submitted, and a task waits for the
-    futures among its arguments in its thread. Nothing deadlocks: a future exists only once submitted, so every task a
-    running task waits for was taken from the queue before it, and is running or done.
+    futures among its arguments in its thread. Nothing deadlocks: a future exists only once submitted, so
+    every task a running task waits for was taken from the queue before it, and is running or done.
     """
 
     def __init__(self, pool: ThreadPoolExecutor | None = None) -> None:
@@ -74,9 +74,11 @@ class InlineClient:
         """Run `fn` now, or queue it on the pool; dask-only keywords (`retries`, `key`, `pure`) are ignored."""
         for name in ("retries", "key", "pure", "priority", "resources"):
             kwargs.pop(name, None)
-        if self.pool is not None:
-            return self.pool.submit(lambda: fn(*_resolve(args), **{k: _resolve(v) for k, v in kwargs.items()}))
-        return InlineFuture(fn(*_resolve(args), **{k: _resolve(v) for k, v in kwargs.items()}))
+
+        def run() -> Any:
+            return fn(*_resolve(args), **{k: _resolve(v) for k, v in kwargs.items()})
+
+        return InlineFuture(run()) if self.pool is None else self.pool.submit(run)
 
     def gather(self, futures: list[InlineFuture | Future]) -> list[Any]:
         """Values of the futures, waited for in order."""

@@ -109,7 +109,7 @@ def counted_partition(partition: Partition, files: list[InputFile], infos: list[
         cached = partition_cache.load(Path(cache_file), partition)
         if cached is not None:
             return cached, True
-    counts = _count_or_fail(partition, files, infos, text, orders, max_line_bytes, with_lines)
+    counts = count_partition(partition, files, infos, text, orders, max_line_bytes, with_lines)
     if cache_file and save:
         partition_cache.save(Path(cache_file), counts, partition)
     return counts, False
@@ -126,16 +126,6 @@ def save_counted(counted: tuple[PartitionCounts, bool], partition: Partition, ca
     counts, reused = counted
     if not reused:
         partition_cache.save(Path(cache_file), counts, partition)
-
-
-def _count_or_fail(partition: Partition, files: list[InputFile], infos: list[FileInfo], text: TextConfig,
-                   orders: tuple[int, ...], max_line_bytes: int, with_lines: bool) -> PartitionCounts:
-    """`count_partition`, where a file that cannot be read becomes a one-line CorpusError naming it."""
-    try:
-        return count_partition(partition, files, infos, text, orders, max_line_bytes, with_lines)
-    except (OSError, EOFError) as exc:  # a truncated .gz, a file that vanished or lost its permissions
-        uris = ", ".join(files[p.file_index].uri for p in partition.pieces)
-        raise CorpusError(f"{uris}: cannot be read ({type(exc).__name__}: {exc})") from None
 
 
 def _previous_manifest(cdir: Path) -> dict[str, Any] | None:
@@ -236,9 +226,9 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
             from seqpipe.ngrams import incremental  # it builds on this module's tasks: imported when needed
 
             # a refresh that reads a partition or two, or up to an eighth of them changed while their text stays
-            # under IN_PROCESS_BYTES, runs in this process on as many threads as workers: shipping them to the workers (the cluster's start, the rows' transfers to every
-            # bucket's merge) costs more than processes save over threads (4x corpus, 4 of 32 files changed:
-            # 3.4 s on threads, 6.1 s on 2 workers)
+            # under IN_PROCESS_BYTES, runs in this process on as many threads as workers: shipping them to the
+            # workers (the cluster's start, the rows' transfers to every bucket's merge) costs more than processes
+            # save over threads (4x corpus, 4 of 32 files changed: 3.4 s on threads, 6.1 s on 2 workers)
             changed = len(plan.added) + len(plan.removed)
             small = changed <= IN_PROCESS_REFRESH or (changed <= int(len(partitions) * IN_PROCESS_SHARE) and 2 * sum(
                 partition_bytes(partitions[i], files) for i in plan.added) <= IN_PROCESS_BYTES)
@@ -294,16 +284,7 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
                                         crossing_parts[b], alpha, str(folder), key=f"merge-{run_id}-{n}-{b}", retries=1,
                                         priority=n)
     merged = [tasks[n, b] for n in ngram.orders for b in range(n_buckets)]
-    book_vocab = None
-    if not inline:  # this process waits for the workers' merges: meanwhile it does its own part of the end
-        from distributed import wait
-
-        # once the merges have their inputs: a local scheduler runs in this process, and writing the vocabulary
-        # and importing matplotlib beside it held the GIL it needs to hand out the merges (the first started
-        # 0.15-0.2 s after submission; after the wait 0.05 s)
-        wait([alpha, mappings])
-        book_vocab = write_vocab(staging, vocab, ngram.min_freq)
-        zipf.warm_up()
+    book_vocab = None if inline else write_vocab_while_merging([alpha, mappings], staging, vocab, ngram.min_freq)
     for done, _ in enumerate(as_completed(client, merged), start=1):
         progress("merge and write", done, len(merged))
     buckets = [f for written in gather(client, merged, explain) for f in written]
@@ -325,6 +306,21 @@ def _count_and_write(inputs: Inputs, name: str, cdir: Path, staging: Path, run_i
     result = finish_snapshot(staging, run_id, name, config, inputs, ngram, partitions, keys, list(summaries),
                              list(reused), vocab, buckets, cut_words, timings, sections, book_vocab=book_vocab)
     return result, keys
+
+
+def write_vocab_while_merging(inputs: list[Any], staging: Path, vocab: merge.GlobalVocab, min_freq: int) -> Vocab:
+    """This process's part of the end, done while the workers merge: the vocabulary file and matplotlib's import.
+
+    Only once the merges' `inputs` are computed: a local scheduler runs in this process, and this work beside it
+    held the GIL it needs to hand out the merges (the first started 0.15-0.2 s after submission; after the wait
+    0.05 s).
+    """
+    from distributed import wait
+
+    wait(inputs)
+    written = write_vocab(staging, vocab, min_freq)
+    zipf.warm_up()
+    return written
 
 
 def finish_snapshot(staging: Path, run_id: str, name: str, config: dict[str, Any], inputs: Inputs, ngram: NgramConfig,
@@ -376,7 +372,7 @@ def count_to_entry(partition: Partition, files: list[InputFile], infos: list[Fil
         summary = partition_cache.load_summary(path, partition)
         if summary is not None:
             return summary, True
-    counts = _count_or_fail(partition, files, infos, text, orders, max_line_bytes, with_lines)
+    counts = count_partition(partition, files, infos, text, orders, max_line_bytes, with_lines)
     partition_cache.save(path, counts, partition)
     return counts.summary, False
 

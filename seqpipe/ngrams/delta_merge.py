@@ -75,7 +75,7 @@ def cancel_shared_rows(order: int, old: list[Rows], new: list[Rows], radix: int)
     n-gram), whichever documents its files are. A recounted partition is mostly its previous self (a
     line appended to a 370 k-row trigram bucket: 4 rows differ), and its rows are sorted and unique per
     (n-gram, file), so one binary search over packed keys finds the pairs instead of sorting both sides
-    together (47 -> ~13 ms a bucket).
+    together (47 -> 13-18 ms a trigram bucket).
 
     Each large old part is paired with a new part holding the same files (a partition recounted in place);
     a row is alone on its side when no other part holds its file (large parts) or its key (small parts).
