@@ -196,7 +196,7 @@ class NeuralLMResult(StageResult):
 
     KIND: ClassVar[str] = "lm-metrics"
     FILE: ClassVar[str] = "metrics.json"
-    DETAILS: ClassVar[frozenset[str]] = frozenset({"valid", "test", "history", "config"})
+    DETAILS: ClassVar[frozenset[str]] = frozenset({"valid", "test", "dynamic_test", "history", "config"})
 
     name: str
     model: str
@@ -225,8 +225,13 @@ class NeuralLMResult(StageResult):
     valid_sampled: bool = False  # True: a fixed sample of the range, not all of it
     test_sampled: bool = False
     first_step_s: float | None = None
+    dynamic_test_ppl: float | None = None  # the test by dynamic evaluation (`dynamic_lr`), a different protocol
+    dynamic_test_nats: float | None = None
+    dynamic_test_eval_tokens: int = 0
+    dynamic_test_sampled: bool = False
     valid: dict[str, Any] | None = None  # PerplexityReport.to_dict() of the final evaluations
     test: dict[str, Any] | None = None
+    dynamic_test: dict[str, Any] | None = None
     history: list[dict[str, Any]] = []
     config: dict[str, Any] = {}  # the LMRunConfig (empty in files of earlier versions: see config.json)
 

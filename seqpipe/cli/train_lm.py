@@ -104,6 +104,7 @@ def train_lm(
         f"valid {fmt(summary['valid_ppl'])}{_sampled(summary, 'valid')}, "
         f"test {fmt(summary['test_ppl'])}{_sampled(summary, 'test')} "
         f"(unigram {fmt(summary['unigram_valid_ppl'])} / {fmt(summary['unigram_test_ppl'])}), "
+        f"{_dynamic(summary)}"
         f"{summary['tokens_per_s'] or 0:,.0f} tokens/s on {summary['device']}",
         markup=False,
         soft_wrap=True,
@@ -129,6 +130,14 @@ def _sampled(summary: dict[str, Any], split: str) -> str:
     if summary.get(f"{split}_sampled"):
         return f" (sampled: {summary.get(f'{split}_eval_tokens') or 0:,} tokens)"
     return ""
+
+
+def _dynamic(summary: dict[str, Any]) -> str:
+    """'dynamic evaluation: test ppl P (N nats/token), ' when the run asked for it, else ''."""
+    if summary.get("dynamic_test_ppl") is None:
+        return ""
+    return (f"dynamic evaluation: test {summary['dynamic_test_ppl']:.3f} ({summary['dynamic_test_nats']:.4f} "
+            f"nats/token){_sampled(summary, 'dynamic_test')}, ")
 
 
 def _run_grid(configs: list[LMRunConfig], out: Path, workers: int, as_json: bool) -> None:

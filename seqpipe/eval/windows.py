@@ -1,9 +1,12 @@
-"""Perplexity over windows of a token source, one bounded chunk at a time (memory independent of its size).
+"""Perplexity over windows of a token source, read a step at a time (memory independent of its size).
 
-Each window `(a, b)` predicts tokens a+1 .. b-1 exactly once: it is read in chunks of at most `chunk`
-tokens that overlap by one token, and each chunk is evaluated with `evaluate_lm` (its `batch_size` rows
-start from the zero state, as a whole range does). The totals add up token-weighted, so the perplexity
-of all windows is exp(total NLL / predicted tokens), as everywhere else.
+Each window `(a, b)` predicts tokens a+1 .. b-1 exactly once. The windows are cut into rows — contiguous
+ranges, at least `batch_size` of them — that are read side by side, `num_steps` tokens a step, each row
+carrying its state from its first token to its last, as `evaluate_lm` does over a whole range. A row
+starts from the zero state only once: cutting a range into short independent pieces instead (16 rows of
+~110 tokens each, which a budgeted 10-minute run on tiny shakespeare did) costs a character LSTM
+0.07 nats/char (1.531 vs 1.457 on the same weights). The totals add up token-weighted, so the
+perplexity of all windows is exp(total NLL / predicted tokens), as everywhere else.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqpipe.eval.perplexity import PerplexityReport, evaluate_lm, perplexity
+from seqpipe.eval.perplexity import PerplexityReport, perplexity
+from seqpipe.models.rnn_lm import state_rows
+from seqpipe.models.softmax import lm_nll
 from seqpipe.train.token_source import TokenSource, window_tokens
 
 Progress = Callable[[int, int], None]  # (tokens done, tokens in all)
+READ_STEPS = 32  # steps of every row read at once
 
 
 def chunks(windows: list[tuple[int, int]], chunk: int) -> list[tuple[int, int]]:
@@ -34,16 +40,25 @@ def chunks(windows: list[tuple[int, int]], chunk: int) -> list[tuple[int, int]]:
     return out
 
 
-def spread(items: list, parts: int = 64) -> list:
-    """The items reordered so that every prefix is spread evenly over the list (bit-reversed strides).
+def stream_rows(windows: list[tuple[int, int]], rows: int) -> list[tuple[int, int]]:
+    """The windows cut into contiguous rows (`rows` in all, or one per window when there are more windows),
+    each overlapping the next by one token; the last row of a window takes the remainder; longest first.
 
-    >>> spread(list(range(8)))
-    [0, 4, 2, 6, 1, 5, 3, 7]
+    >>> stream_rows([(0, 11)], 3)
+    [(6, 11), (0, 4), (3, 7)]
+    >>> stream_rows([(0, 5), (10, 13)], 1)
+    [(0, 5), (10, 13)]
     """
-    n = len(items)
-    bits = max(1, (n - 1).bit_length())
-    keys = [int(f"{i:0{bits}b}"[::-1], 2) for i in range(n)]
-    return [items[i] for i in sorted(range(n), key=lambda i: keys[i])]
+    per_window = max(1, rows // max(len(windows), 1))
+    out: list[tuple[int, int]] = []
+    for a, b in windows:
+        predicted = b - a - 1
+        if predicted <= 0:
+            continue
+        k = min(per_window, predicted)
+        length = predicted // k
+        out += [(a + r * length, a + (r + 1) * length + 1 if r < k - 1 else b) for r in range(k)]
+    return sorted(out, key=lambda row: row[1] - row[0], reverse=True)
 
 
 def evaluate_windows(
@@ -53,30 +68,67 @@ def evaluate_windows(
     batch_size: int = 16,
     num_steps: int = 64,
     device: torch.device | str | None = None,
-    chunk: int = 1 << 16,
     on_progress: Progress | None = None,
     deadline: float | None = None,
+    unk_id: int = 0,
 ) -> PerplexityReport:
-    """Token-weighted NLL of the model on the windows of a source; `on_progress(done, total)` per chunk.
+    """Token-weighted NLL of the model on the windows of a source; `on_progress(done, total)` now and then.
 
-    With a `deadline` (a `time.perf_counter()` value) chunks are taken in an order spread over the range
-    and evaluation stops at the deadline: the report then covers fewer tokens than the windows hold.
+    With a `deadline` (a `time.perf_counter()` value) evaluation stops at the first step past it: the report
+    then covers the first part of every row (a sample spread over the windows), fewer tokens than they hold.
     """
     total = window_tokens(windows)
-    nll = nll_known = 0.0
-    n = n_oov = done = 0
-    pieces = chunks(windows, chunk)
-    for a, b in spread(pieces) if deadline is not None else pieces:
-        if deadline is not None and time.perf_counter() >= deadline and n > 0:
-            break
-        r = evaluate_lm(model, source.read(a, b), batch_size, num_steps, device)
-        nll, nll_known, n, n_oov = nll + r.nll_sum, nll_known + r.nll_sum_known, n + r.n_tokens, n_oov + r.n_oov
-        done += b - a - 1
-        if hasattr(source, "release"):
-            source.release()
-        if on_progress is not None:
-            on_progress(done, total)
-    return PerplexityReport(nll, n, n_oov, nll_known)
+    rows = stream_rows(windows, batch_size)
+    was_training = model.training
+    model.eval()
+    device = device or next(model.parameters()).device
+    sums = torch.zeros(3, dtype=torch.float64, device=device)  # NLL, NLL of known targets, OOV targets
+    done, every, last_report, stopped = 0, max(total // 64, 1), 0, False
+    try:
+        with torch.no_grad():
+            for g in range(0, len(rows), batch_size):
+                group = rows[g : g + batch_size]  # longest first: the rows still running are a prefix
+                starts = np.array([a for a, _ in group], np.int64)
+                lengths = np.array([b - a - 1 for a, b in group], np.int64)
+                state, at = model.begin_state(len(group), device), 0
+                while at < lengths[0] and not stopped:
+                    active = int((lengths > at).sum())
+                    if state_rows_of(model, state) > active:
+                        state = state_rows(state, model.state_batch_dim, slice(0, active))
+                    # a block of steps read at once, one contiguous read per row, up to the shortest row's end
+                    span = int(min(num_steps * READ_STEPS, lengths[active - 1] - at))
+                    block = np.stack([source.read(int(a) + at, int(a) + at + span + 1) for a in starts[:active]])
+                    for k in range(0, span, num_steps):
+                        ids = block[:, k : k + num_steps + 1]
+                        x, y = torch.as_tensor(ids[:, :-1]).to(device), torch.as_tensor(ids[:, 1:]).to(device)
+                        nll, state = lm_nll(model, x, state, y)
+                        nll, known = nll.float(), y.T.reshape(-1) != unk_id
+                        sums += torch.stack([nll.sum(dtype=torch.float64), nll[known].sum(dtype=torch.float64),
+                                             (~known).sum().to(torch.float64)])
+                        at += y.shape[1]
+                        done += y.numel()
+                        if on_progress is not None and done - last_report >= every:
+                            on_progress(done, total)
+                            last_report = done
+                        if deadline is not None and time.perf_counter() >= deadline:
+                            stopped = True
+                            break
+                if hasattr(source, "release"):
+                    source.release()
+                if stopped:
+                    break
+    finally:
+        model.train(was_training)
+    if on_progress is not None and done != last_report:
+        on_progress(done, total)
+    nll_sum, nll_known, n_oov = (float(v) for v in sums.cpu())
+    return PerplexityReport(nll_sum, done, int(n_oov), nll_known)
+
+
+def state_rows_of(model: nn.Module, state: object) -> int:
+    """How many rows a model's state holds."""
+    first = state[0] if isinstance(state, tuple) else state
+    return int(first.shape[model.state_batch_dim])
 
 
 def unigram_windows(

@@ -136,6 +136,11 @@ class LMTrainConfig(FrozenConfig):
         200_000, ge=0, description="validation during training: a fixed sample of this many tokens; 0 = all"
     )
     test_tokens: int = Field(0, ge=0, description="final test: this many tokens (fixed sample); 0 = all")
+    dynamic_lr: float | None = Field(
+        None, gt=0, description="also report the test by dynamic evaluation: read as one stream, the model "
+        "takes an SGD step of this lr on each segment after scoring it (e.g. 0.3)",
+        json_schema_extra=cli("dynamic_eval"),
+    )
     checkpoint_minutes: float | None = Field(
         None, gt=0, description="also write the checkpoint mid-epoch every N minutes (resumable there)"
     )

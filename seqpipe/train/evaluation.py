@@ -3,10 +3,11 @@
 `--minutes` bounds the whole command. Before training, `probe_rate` times a few evaluation minibatches;
 `plan_evaluation` then decides the validation sample (`eval_tokens`, the same windows every time) and
 the final test range (all of it unless `test_tokens` says otherwise), shrinking either to a sample when
-its evaluation would take more than a fixed share of the budget (10 % for validation, 20 % for test),
+its evaluation would take more than a fixed share of the budget (10 % for validation, 20 % for test,
+15 % for the dynamic evaluation of the test that `dynamic_lr` asks for, which stops at the deadline),
 and reserves the seconds the final evaluation and checkpoint need, so training stops in time. If the
-machine turns out slower than probed, the final test stops at the deadline (its chunks are read in an
-order spread over the range) and is reported as sampled.
+machine turns out slower than probed, the final test stops at the deadline (having read the first part of
+each of its rows, spread over the range) and is reported as sampled.
 Which figures are sampled is recorded in the summary and printed.
 """
 
@@ -24,7 +25,7 @@ from seqpipe.eval.perplexity import evaluate_lm
 from seqpipe.train.config import LMTrainConfig
 from seqpipe.train.token_source import TokenSource, sample_windows, window_tokens
 
-VALID_SHARE, TEST_SHARE, SAFETY = 0.10, 0.20, 1.05
+VALID_SHARE, TEST_SHARE, DYNAMIC_SHARE, SAFETY = 0.10, 0.20, 0.15, 1.05
 EXIT_S = 1.0  # metrics files, the summary line and interpreter shutdown (torch) after the last evaluation
 
 
@@ -37,10 +38,10 @@ class EvalPlan:
     valid_sampled: bool
     test_sampled: bool
     reserve_s: float  # seconds to keep at the probed evaluation rate
-    chunk: int = 1 << 16  # tokens per evaluation call (a budgeted test stops between chunks)
     rate: float = float("inf")  # probed evaluation tokens/s
     fixed_s: float = 0.0  # checkpoint and exit
     test_reserved: int = 0  # test tokens the reserve counts (the test may go on to the deadline)
+    dynamic_s: float = 0.0  # seconds kept for the dynamic evaluation of the test, at its probed rate
 
     def reserve(self) -> Callable[[float | None], float]:
         """The reserve as a function of the recent training rate: the machine's load may change during
@@ -53,7 +54,8 @@ class EvalPlan:
                 if train_rate is not None:
                     first.append(train_rate)  # measured just after the probe: the same load
                 return self.reserve_s
-            return tokens / (self.rate * train_rate / first[0]) + self.fixed_s
+            slower = first[0] / train_rate
+            return (tokens / self.rate + self.dynamic_s) * slower + self.fixed_s
 
         return at
 
@@ -81,9 +83,10 @@ def probe_rate(model: nn.Module, source: TokenSource, cfg: LMTrainConfig, device
 
 
 def plan_evaluation(
-    cfg: LMTrainConfig, n_valid: int, n_test: int, rate: float, params: int
+    cfg: LMTrainConfig, n_valid: int, n_test: int, rate: float, params: int, dynamic_rate: float | None = None
 ) -> EvalPlan:
-    """The validation sample, the test range and the reserve, for a budget of `cfg.minutes` (or none)."""
+    """The validation sample, the test range and the reserve, for a budget of `cfg.minutes` (or none);
+    with `dynamic_rate` (probed tokens/s of dynamic evaluation) also the seconds it needs, up to its share."""
     budget = cfg.minutes * 60.0 if cfg.minutes else float("inf")
     valid_want = min(cfg.eval_tokens or n_valid, n_valid)
     test_want = min(cfg.test_tokens or n_test, n_test)
@@ -95,11 +98,13 @@ def plan_evaluation(
     valid = sample_windows(n_valid, valid_n) if n_valid > 1 else []
     test = sample_windows(n_test, test_planned) if n_test > 1 else []
     checkpoint_s = 0.3 + 4 * params * 4 / 200e6 + EXIT_S  # weights, best weights, two Adam moments ~200 MB/s
-    reserve = (window_tokens(valid) + min(test_n, window_tokens(test))) / rate * SAFETY + checkpoint_s if cfg.minutes else 0.0
-    # a budgeted test is read in chunks of ~1/64 of the planned test tokens, so it can stop at the deadline
-    chunk = max(cfg.eval_batch_size * cfg.num_steps, min(1 << 16, test_n // 64)) if cfg.minutes else 1 << 16
-    return EvalPlan(valid, test, valid_n < n_valid, test_planned < n_test, reserve, chunk, rate, checkpoint_s,
-                    min(test_n, window_tokens(test)))
+    dynamic_s = 0.0
+    if cfg.minutes and dynamic_rate:
+        dynamic_s = min(window_tokens(test), DYNAMIC_SHARE * budget * dynamic_rate) / dynamic_rate * SAFETY
+    reserve = (window_tokens(valid) + min(test_n, window_tokens(test))) / rate * SAFETY + checkpoint_s + dynamic_s \
+        if cfg.minutes else 0.0
+    return EvalPlan(valid, test, valid_n < n_valid, test_planned < n_test, reserve, rate, checkpoint_s,
+                    min(test_n, window_tokens(test)), dynamic_s)
 
 
 class EvalBar:

@@ -29,6 +29,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": "lstm", "layers": "2", "hidden": "512", "embedding": "64", "dropout": "0.2",
         "optimizer": "adam", "lr": "3e-3", "schedule": "cosine", "batch": "32", "steps": "128",
         "minutes": 10.0, "threads": 2, "normalize": "raw", "split": "0.9", "split_by": "tokens",
+        "dynamic_eval": 0.3,
     },
     "pipeline-char": {
         "model": "lstm", "hidden": "512", "embedding": "64", "dropout": "0.5",

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from seqpipe.eval.dynamic import evaluate_dynamic, probe_dynamic_rate
 from seqpipe.eval.windows import evaluate_windows
 from seqpipe.io import atomic_path, atomic_write_text, update_run_metrics, write_json
 from seqpipe.models.rnn_lm import build_lm, count_parameters
@@ -43,7 +44,7 @@ from seqpipe.train.seed import resolve_device, seed_everything, torch_threads
 # Training fields a resumed run may change; any other difference from the checkpoint is an error.
 RESUMABLE_CHANGES = frozenset(
     {"epochs", "minutes", "patience", "device", "threads", "checkpoint_every", "eval_every", "eval_tokens",
-     "test_tokens", "checkpoint_minutes"}
+     "test_tokens", "checkpoint_minutes", "dynamic_lr"}
 )
 SAMPLE_TOKENS = 50  # the book's predict('time traveller', 50)
 SAMPLE_TEMPERATURE = 0.8
@@ -109,8 +110,11 @@ def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progre
     m, t = cfg.model, cfg.train
     cutoffs = adaptive_cutoffs(data.counts) if use_adaptive(m.softmax, len(vocab)) else None
     model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, cutoffs).to(device)
-    rate = probe_rate(model, data.valid if len(data.valid) > 1 else data.train, t, device) if t.minutes else 1.0
-    plan = plan_evaluation(t, len(data.valid), len(data.test), rate, count_parameters(model))
+    probe_source = data.valid if len(data.valid) > 1 else data.train
+    rate = probe_rate(model, probe_source, t, device) if t.minutes else 1.0
+    dynamic_rate = probe_dynamic_rate(model, probe_source, t.num_steps, t.dynamic_lr, device, t.precision) \
+        if t.minutes and t.dynamic_lr else None
+    plan = plan_evaluation(t, len(data.valid), len(data.test), rate, count_parameters(model), dynamic_rate)
 
     model_dir = Path(out_dir) / "models" / cfg.model_name
     checkpoint = model_dir / "checkpoint.pt"
@@ -157,12 +161,17 @@ def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progre
         with EvalBar("valid", progress, on_progress).running(plan.valid_tokens) as bar:
             valid = evaluate_windows(model, data.valid, plan.valid_windows, t.eval_batch_size, t.num_steps,
                                      device, on_progress=bar)
-    test = None
+    test = dynamic = None
+    end = result.budget_end - EXIT_S if result.budget_end is not None else None
     if plan.test_windows:
         with EvalBar("test", progress, on_progress).running(plan.test_tokens) as bar:
-            deadline = result.budget_end - EXIT_S if result.budget_end is not None else None
+            deadline = end - plan.dynamic_s if end is not None else None
             test = evaluate_windows(model, data.test, plan.test_windows, t.eval_batch_size, t.num_steps,
-                                    device, chunk=plan.chunk, on_progress=bar, deadline=deadline)
+                                    device, on_progress=bar, deadline=deadline)
+    if plan.test_windows and t.dynamic_lr:
+        with EvalBar("dynamic test", progress, on_progress).running(plan.test_tokens) as bar:
+            dynamic = evaluate_dynamic(model, data.test, plan.test_windows, t.num_steps, t.dynamic_lr, device,
+                                       t.precision, on_progress=bar, deadline=end)
     last = result.history[-1] if result.history else None
     summary = NeuralLMResult(
         name=cfg.model_name,
@@ -192,8 +201,13 @@ def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progre
         valid_sampled=plan.valid_sampled,
         test_sampled=plan.test_sampled or (test is not None and test.n_tokens < plan.test_tokens),
         first_step_s=result.first_step_s,
+        dynamic_test_ppl=dynamic.ppl if dynamic else None,
+        dynamic_test_nats=dynamic.nats_per_token if dynamic else None,
+        dynamic_test_eval_tokens=dynamic.n_tokens if dynamic else 0,
+        dynamic_test_sampled=dynamic is not None and (plan.test_sampled or dynamic.n_tokens < plan.test_tokens),
         valid=valid.to_dict() if valid else None,
         test=test.to_dict() if test else None,
+        dynamic_test=dynamic.to_dict() if dynamic else None,
         history=[r.to_dict() for r in result.history],
         config=cfg.model_dump(mode="json"),
     )
