@@ -3,9 +3,9 @@
 `shakespeare-char`: tiny shakespeare characters, 2-layer LSTM 512, 10 minutes, the test also by dynamic
 evaluation (lr 0.3). On a 2-core Intel Xeon with AMX (bf16, 17.9 k tokens/s, 10 epochs, quiet), the whole
 test range: 1.426 nats/char static (train 1.12 with dropout on), 1.296 by dynamic evaluation; the command
-586 s of its 600. The same weights' static figure rises to 1.50 if the test starts cold every ~110
-characters, which a budgeted test did until 2026-12-07: the 1.500-1.521 of earlier sweeps (more dropout,
-weight averages, 2 x 384 at batch 16 x 64) were measured that way. 2 x 384 at batch 32 x 64, dropout 0.15,
+586 s of its 600. A static figure rises by ~0.07 when the test starts cold every ~110 characters (the
+2 x 384 weights below: 1.457 -> 1.531), which a budgeted test did until 2026-12-07: the 1.500-1.521 of
+earlier sweeps (more dropout, weight averages, 2 x 384 at batch 16 x 64) were measured that way. 2 x 384 at batch 32 x 64, dropout 0.15,
 lr 5e-3 (16 epochs at 25.7 k tokens/s): 1.457 static; dynamic evaluation of those weights with lr 0.1 /
 0.3 / 1.0 on 64-character segments 1.343 / 1.326 / 1.384, lr 0.5 on 128-character segments 1.330. This
 preset at batch 64, dropout 0.3, lr 4e-3 (11 epochs at 21.3 k tokens/s, train 1.24): 1.438 static, 1.335
