@@ -95,6 +95,16 @@ def _neural_row(m: NeuralLMResult) -> dict[str, Any]:
     }
 
 
+def _dynamic_row(m: NeuralLMResult) -> dict[str, Any]:
+    """The same model's test by dynamic evaluation: its own row, named so, on the same test set."""
+    test = m.dynamic_test or {}
+    row = _neural_row(m)
+    lr = m.config.get("train", {}).get("dynamic_lr")
+    return {**row, "name": f"{m.name} (dynamic evaluation)", "what": f"{row['what']}, adapting (SGD lr {lr:g})",
+            "tokens": m.dynamic_test_eval_tokens, "oovs": test.get("n_oov", row["oovs"]),
+            "ppl_incl": m.dynamic_test_ppl, "ppl_excl": test.get("ppl_known"), "nats": m.dynamic_test_nats}
+
+
 def _describe(key: tuple[Any, ...]) -> str:
     sources, normalize, unit, where = key
     return f"{unit} tokens, {where} of {', '.join(sources) or '?'} ({normalize} text)"
@@ -103,6 +113,7 @@ def _describe(key: tuple[Any, ...]) -> str:
 def lm_table(run: RunData) -> Table:
     """Test perplexity of every n-gram order / smoothing and every neural model, with baselines."""
     rows = [_ngram_row(m) for m in run.ngram] + [_neural_row(m) for m in run.neural]
+    rows += [_dynamic_row(m) for m in run.neural if m.dynamic_test_ppl is not None]
     sets: dict[tuple[Any, ...], str] = {}
     for row in rows:
         row["set"] = sets.setdefault(row["test"], "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[len(sets) % 26])

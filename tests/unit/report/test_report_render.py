@@ -135,3 +135,19 @@ def test_metrics_json_keeps_every_stage_key_and_gains_a_report_entry(rendered):
     assert report["stages"] == {"corpus": "ok", "n-gram LMs": "ok", "neural LMs": "ok", "series": "ok"}
     assert {r["name"] for r in report["lm_perplexity"]} == {"ngram-mkn-o2", "ngram-mkn-o3", "gru"}
     assert not list(run.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_a_dynamic_evaluation_is_its_own_row_beside_the_static_one(copy_run):
+    run = copy_run()
+    path = run / "models" / "gru" / "metrics.json"
+    m = json.loads(path.read_text())
+    m["config"]["train"]["dynamic_lr"] = 0.3
+    m.update(dynamic_test_ppl=3.5, dynamic_test_nats=1.2528, dynamic_test_eval_tokens=m["test_eval_tokens"],
+             dynamic_test={**m["test"], "ppl": 3.5, "ppl_known": 3.5})
+    path.write_text(json.dumps(m))
+    paths = render_report(run)
+    table = rows_by_first_cell(parse(paths.html.read_text()).tables["lm-perplexity"])
+    static, dynamic = table["gru"], table["gru (dynamic evaluation)"]
+    assert dynamic["ppl incl. OOV"] == "3.50" and dynamic["nats / token"] == "1.253"
+    assert dynamic["test set"] == static["test set"] == "B" and dynamic["tokens"] == static["tokens"]
+    assert "adapting (SGD lr 0.3)" in dynamic["kind"] and static["ppl incl. OOV"] == f"{m['test_ppl']:,.2f}"
