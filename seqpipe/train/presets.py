@@ -1,15 +1,17 @@
 """Named training settings (`train-lm --preset NAME`): the best settings found, explicit options win.
 
-`shakespeare-char`: tiny shakespeare characters, 2-layer LSTM 512, 10 minutes, the test also by dynamic
-evaluation (lr 0.3). On a 2-core Intel Xeon with AMX (bf16, 17.9 k tokens/s, 10 epochs, quiet), the whole
-test range: 1.426 nats/char static (train 1.12 with dropout on), 1.296 by dynamic evaluation; the command
-586 s of its 600. A static figure rises by ~0.07 when the test starts cold every ~110 characters (the
-2 x 384 weights below: 1.457 -> 1.531), which a budgeted test did until 2026-12-07: the 1.500-1.521 of
-earlier sweeps (more dropout, weight averages, 2 x 384 at batch 16 x 64) were measured that way. 2 x 384 at batch 32 x 64, dropout 0.15,
-lr 5e-3 (16 epochs at 25.7 k tokens/s): 1.457 static; dynamic evaluation of those weights with lr 0.1 /
-0.3 / 1.0 on 64-character segments 1.343 / 1.326 / 1.384, lr 0.5 on 128-character segments 1.330. This
-preset at batch 64, dropout 0.3, lr 4e-3 (11 epochs at 21.3 k tokens/s, train 1.24): 1.438 static, 1.335
-dynamic.
+`shakespeare-char`: tiny shakespeare characters, 2-layer LSTM 512, weight average (EMA 0.999), 10 minutes,
+the test also by dynamic evaluation (lr 0.3). On a 2-core Intel Xeon with AMX (bf16, 17.6 k tokens/s,
+9 epochs, quiet), the whole test range, two runs: 1.417 / 1.417 nats/char static, 1.290 / 1.293 by
+dynamic evaluation; the command 593 / 592 s of its 600. Without the average: 1.426 / 1.296 (10 epochs,
+train 1.12 with dropout on); with it and lr 4e-3: 1.431 (90 k of the 111 k test characters: see run.py)
+/ 1.319; at batch 64, dropout 0.3, lr 4e-3, no average (11 epochs, 21.3 k tokens/s, train 1.24): 1.438 /
+1.335. 2 x 384 at batch 32 x 64, dropout 0.15, lr 5e-3 (16 epochs, 25.7 k tokens/s): 1.457 static;
+dynamic evaluation of those weights with lr 0.1 / 0.3 / 1.0 on 64-character segments 1.343 / 1.326 /
+1.384, lr 0.5 on 128-character segments 1.330.
+A static figure rises by ~0.07 when the test starts cold every ~110 characters (the 2 x 384 weights:
+1.457 -> 1.531), which a budgeted test did until 2026-12-07: the 1.500-1.521 of earlier sweeps (more
+dropout, weight averages, 2 x 384 at batch 16 x 64) were measured that way.
 `gutenberg-word`: words of a large snapshot, adaptive softmax, capped vocabulary.
 `pipeline-char`: the pipeline's neural split (The Time Machine, d2l, characters, 0.9/0.05 lines): one
 LSTM 512 with dropout 0.5, 10 epochs, weight average (EMA 0.998), two threads, fused Adam; test ppl 4.220 /
@@ -31,7 +33,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": "lstm", "layers": "2", "hidden": "512", "embedding": "64", "dropout": "0.2",
         "optimizer": "adam", "lr": "3e-3", "schedule": "cosine", "batch": "32", "steps": "128",
         "minutes": 10.0, "threads": 2, "normalize": "raw", "split": "0.9", "split_by": "tokens",
-        "dynamic_eval": 0.3,
+        "ema": 0.999, "dynamic_eval": 0.3,
     },
     "pipeline-char": {
         "model": "lstm", "hidden": "512", "embedding": "64", "dropout": "0.5",
