@@ -27,19 +27,18 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from seqpipe.eval.perplexity import PerplexityReport
+from seqpipe.eval.perplexity import PerplexityReport, Totals
+from seqpipe.eval.windows import Progress, Reporter
 from seqpipe.models.amp import autocast
 from seqpipe.models.rnn_lm import detach_state
 from seqpipe.models.softmax import lm_nll
 from seqpipe.train.token_source import TokenSource, window_tokens
 
-Progress = Callable[[int, int], None]  # (tokens done, tokens in all)
 READ_TOKENS = 1 << 14  # tokens read from the source at once
 
 
@@ -82,9 +81,8 @@ def evaluate_dynamic(
     device = device or next(model.parameters()).device
     learner = adapting_copy(model)
     optimizer = torch.optim.SGD(learner.parameters(), lr=lr)
-    total, done, every, last_report = window_tokens(windows), 0, max(window_tokens(windows) // 64, 1), 0
-    sums = torch.zeros(3, dtype=torch.float64, device=device)  # NLL, NLL of known targets, OOV targets
-    stopped = False
+    totals, report = Totals(device), Reporter(on_progress, window_tokens(windows))
+    done, stopped = 0, False
     for a, b in windows:
         state = learner.begin_state(1, device)
         for lo in range(a, b - 1, READ_TOKENS):
@@ -95,19 +93,14 @@ def evaluate_dynamic(
                 with autocast(device, precision):
                     nll, state = lm_nll(learner, x, state, y)
                 nll = nll.float()
-                known = y.reshape(-1) != unk_id
-                with torch.no_grad():  # scored before the step below learns from these tokens
-                    sums += torch.stack([nll.sum(dtype=torch.float64), nll[known].sum(dtype=torch.float64),
-                                         (~known).sum().to(torch.float64)])
+                totals.add(nll, y, unk_id)  # scored before the step below learns from these tokens
                 if lr > 0:
                     optimizer.zero_grad(set_to_none=True)
                     nll.mean().backward()
                     optimizer.step()
                 state = detach_state(state)
                 done += y.numel()
-                if on_progress is not None and done - last_report >= every:
-                    on_progress(done, total)
-                    last_report = done
+                report(done)
                 if deadline is not None and time.perf_counter() >= deadline:
                     stopped = True
                     break
@@ -117,10 +110,8 @@ def evaluate_dynamic(
             source.release()
         if stopped:
             break
-    if on_progress is not None and done != last_report:
-        on_progress(done, total)
-    nll_sum, nll_known, n_oov = (float(v) for v in sums.cpu())
-    return PerplexityReport(nll_sum, done, int(n_oov), nll_known)
+    report.finish(done)
+    return totals.report(done)
 
 
 def probe_dynamic_rate(model: nn.Module, source: TokenSource, num_steps: int, lr: float,

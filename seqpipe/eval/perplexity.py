@@ -69,6 +69,26 @@ class PerplexityReport:
         }
 
 
+class Totals:
+    """The running sums of one evaluation (NLL, NLL of known targets, OOV targets), kept on the device so
+    that adding a batch never waits for it."""
+
+    def __init__(self, device: torch.device | str) -> None:
+        self.sums = torch.zeros(3, dtype=torch.float64, device=device)
+
+    @torch.no_grad()
+    def add(self, nll: torch.Tensor, target: torch.Tensor, unk_id: int = 0) -> None:
+        """Add per-token NLLs and their targets (same order; `unk_id` targets count as OOV)."""
+        nll, known = nll.float().reshape(-1), target.reshape(-1) != unk_id
+        self.sums += torch.stack([nll.sum(dtype=torch.float64), nll[known].sum(dtype=torch.float64),
+                                  (~known).sum().to(torch.float64)])
+
+    def report(self, n_tokens: int) -> PerplexityReport:
+        """The totals as a report over `n_tokens` predicted tokens."""
+        nll_sum, nll_known, n_oov = (float(v) for v in self.sums.cpu())
+        return PerplexityReport(nll_sum, n_tokens, int(n_oov), nll_known)
+
+
 @torch.no_grad()
 def evaluate_lm(
     model: nn.Module,

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqpipe.eval.perplexity import PerplexityReport, perplexity
+from seqpipe.eval.perplexity import PerplexityReport, Totals, perplexity
 from seqpipe.models.rnn_lm import state_rows
 from seqpipe.models.softmax import lm_nll
 from seqpipe.train.token_source import TokenSource, window_tokens
@@ -61,6 +61,24 @@ def stream_rows(windows: list[tuple[int, int]], rows: int) -> list[tuple[int, in
     return sorted(out, key=lambda row: row[1] - row[0], reverse=True)
 
 
+class Reporter:
+    """Calls `on_progress(done, total)` about 64 times over an evaluation, and once at its end."""
+
+    def __init__(self, on_progress: Progress | None, total: int) -> None:
+        self.on_progress, self.total, self.every, self.last = on_progress, total, max(total // 64, 1), 0
+
+    def __call__(self, done: int) -> None:
+        """Report `done` when enough has been done since the last report."""
+        if self.on_progress is not None and done - self.last >= self.every:
+            self.on_progress(done, self.total)
+            self.last = done
+
+    def finish(self, done: int) -> None:
+        """Report the end (if not reported already)."""
+        if self.on_progress is not None and done != self.last:
+            self.on_progress(done, self.total)
+
+
 def evaluate_windows(
     model: nn.Module,
     source: TokenSource,
@@ -77,13 +95,12 @@ def evaluate_windows(
     With a `deadline` (a `time.perf_counter()` value) evaluation stops at the first step past it: the report
     then covers the first part of every row (a sample spread over the windows), fewer tokens than they hold.
     """
-    total = window_tokens(windows)
     rows = stream_rows(windows, batch_size)
     was_training = model.training
     model.eval()
     device = device or next(model.parameters()).device
-    sums = torch.zeros(3, dtype=torch.float64, device=device)  # NLL, NLL of known targets, OOV targets
-    done, every, last_report, stopped = 0, max(total // 64, 1), 0, False
+    totals, report = Totals(device), Reporter(on_progress, window_tokens(windows))
+    done, stopped = 0, False
     try:
         with torch.no_grad():
             for g in range(0, len(rows), batch_size):
@@ -102,14 +119,10 @@ def evaluate_windows(
                         ids = block[:, k : k + num_steps + 1]
                         x, y = torch.as_tensor(ids[:, :-1]).to(device), torch.as_tensor(ids[:, 1:]).to(device)
                         nll, state = lm_nll(model, x, state, y)
-                        nll, known = nll.float(), y.T.reshape(-1) != unk_id
-                        sums += torch.stack([nll.sum(dtype=torch.float64), nll[known].sum(dtype=torch.float64),
-                                             (~known).sum().to(torch.float64)])
+                        totals.add(nll, y.T, unk_id)  # the NLL is time-major
                         at += y.shape[1]
                         done += y.numel()
-                        if on_progress is not None and done - last_report >= every:
-                            on_progress(done, total)
-                            last_report = done
+                        report(done)
                         if deadline is not None and time.perf_counter() >= deadline:
                             stopped = True
                             break
@@ -119,10 +132,8 @@ def evaluate_windows(
                     break
     finally:
         model.train(was_training)
-    if on_progress is not None and done != last_report:
-        on_progress(done, total)
-    nll_sum, nll_known, n_oov = (float(v) for v in sums.cpu())
-    return PerplexityReport(nll_sum, done, int(n_oov), nll_known)
+    report.finish(done)
+    return totals.report(done)
 
 
 def state_rows_of(model: nn.Module, state: object) -> int:
