@@ -39,6 +39,13 @@ def deployed(prefect_server, tmp_path_factory):
     assert pool.returncode == 0, pool.stdout + pool.stderr
     deploy = prefect_server.prefect("--no-prompt", "deploy", "--all")  # from the checkout, as the README says
     assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
+    # the tests start every run by hand: a scheduled one must not race them (the nightly 03:00 UTC refresh,
+    # picked up by the worker seconds early, took the deployment's one slot and CANCEL_NEW cancelled the
+    # test's own run at 02:59:55)
+    paused = prefect_server.prefect("--no-prompt", "deployment", "schedule", "pause", "--all")
+    assert paused.returncode == 0, paused.stdout[-3000:] + paused.stderr[-3000:]
+    waiting = prefect_server.prefect("flow-run", "ls", "--state-type", "SCHEDULED", "-o", "json")
+    assert waiting.returncode == 0 and json.loads(waiting.stdout or "[]") == [], waiting.stdout[-2000:]
     # a plain worker, started elsewhere: the deployments' own pull step brings the runs into the checkout
     worker = subprocess.Popen([str(Path(os.sys.executable).parent / "prefect"), "worker", "start", "--pool",
                                "seqpipe-process"], env=prefect_server.env, cwd=tmp_path_factory.mktemp("elsewhere"),
