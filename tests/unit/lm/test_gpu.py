@@ -10,11 +10,14 @@ import pytest
 import torch
 from lm_snapshots import make_snapshot, pattern_lines
 
+from seqpipe.eval.dynamic import evaluate_dynamic
 from seqpipe.models import amp
+from seqpipe.models.rnn_lm import build_lm
 from seqpipe.train.checkpoint import load_checkpoint
 from seqpipe.train.config import LMRunConfig
 from seqpipe.train.generate import load_model
 from seqpipe.train.run import train_lm
+from seqpipe.train.token_source import ArraySource
 
 NO_CUDA = "no CUDA device: gpu tests run where CUDA is present"
 
@@ -84,3 +87,16 @@ def test_train_evaluate_checkpoint_and_resume_on_cuda(tmp_path, softmax):
     model, _, _ = load_model(ckpt, "cpu")  # a GPU checkpoint generates on CPU
     assert next(model.parameters()).device.type == "cpu"
 
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
+def test_dynamic_evaluation_on_cuda_matches_the_cpu():
+    # cuDNN's recurrent layers only run backward in training mode: the adapting copy is in it, dropout off
+    torch.manual_seed(0)
+    model = build_lm("lstm", 30, hidden=32, embedding=8, layers=2, dropout=0.3)
+    source = ArraySource(torch.randint(0, 30, (2_001,)))
+    on_cpu = evaluate_dynamic(model, source, [(0, 2_001)], 25, 0.3, "cpu", "float32")
+    on_gpu = evaluate_dynamic(model.to("cuda"), source, [(0, 2_001)], 25, 0.3, "cuda", "float32")
+    assert on_gpu.n_tokens == on_cpu.n_tokens == 2_000
+    assert abs(on_gpu.nats_per_token - on_cpu.nats_per_token) < 1e-3, (on_gpu, on_cpu)
