@@ -92,7 +92,6 @@ def evaluate_dynamic(
                 x, y = ids[None, :-1], ids[None, 1:]
                 with autocast(device, precision):
                     nll, state = lm_nll(learner, x, state, y)
-                nll = nll.float()
                 totals.add(nll, y, unk_id)  # scored before the step below learns from these tokens
                 if lr > 0:
                     optimizer.zero_grad(set_to_none=True)

@@ -107,11 +107,11 @@ def evaluate_windows(
                 group = rows[g : g + batch_size]  # longest first: the rows still running are a prefix
                 starts = np.array([a for a, _ in group], np.int64)
                 lengths = np.array([b - a - 1 for a, b in group], np.int64)
-                state, at = model.begin_state(len(group), device), 0
+                state, held, at = model.begin_state(len(group), device), len(group), 0
                 while at < lengths[0] and not stopped:
                     active = int((lengths > at).sum())
-                    if state_rows_of(model, state) > active:
-                        state = state_rows(state, model.state_batch_dim, slice(0, active))
+                    if active < held:  # rows that ended leave the state
+                        state, held = state_rows(state, model.state_batch_dim, slice(0, active)), active
                     # a block of steps read at once, one contiguous read per row, up to the shortest row's end
                     span = int(min(num_steps * READ_STEPS, lengths[active - 1] - at))
                     block = np.stack([source.read(int(a) + at, int(a) + at + span + 1) for a in starts[:active]])
@@ -134,12 +134,6 @@ def evaluate_windows(
         model.train(was_training)
     report.finish(done)
     return totals.report(done)
-
-
-def state_rows_of(model: nn.Module, state: object) -> int:
-    """How many rows a model's state holds."""
-    first = state[0] if isinstance(state, tuple) else state
-    return int(first.shape[model.state_batch_dim])
 
 
 def unigram_windows(

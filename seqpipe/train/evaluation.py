@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from seqpipe.eval.perplexity import evaluate_lm
+from seqpipe.eval.windows import evaluate_windows
 from seqpipe.train.config import LMTrainConfig
 from seqpipe.train.token_source import TokenSource, sample_windows, window_tokens
 
@@ -75,10 +75,9 @@ def probe_rate(model: nn.Module, source: TokenSource, cfg: LMTrainConfig, device
     n = min(len(source), cfg.eval_batch_size * cfg.num_steps * 16 + 1)
     if n < 2:
         return float("inf")
-    ids = source.read(0, n)
-    evaluate_lm(model, ids[: cfg.num_steps + 1], 1, cfg.num_steps, device)  # warm-up: first calls are slow
+    evaluate_windows(model, source, [(0, cfg.num_steps + 1)], 1, cfg.num_steps, device)  # warm-up: first calls are slow
     t0 = time.perf_counter()
-    evaluate_lm(model, ids, cfg.eval_batch_size, cfg.num_steps, device)
+    evaluate_windows(model, source, [(0, n)], cfg.eval_batch_size, cfg.num_steps, device)
     return (n - 1) / max(time.perf_counter() - t0, 1e-6)
 
 

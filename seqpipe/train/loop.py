@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from seqpipe.batching import BatchStream
-from seqpipe.eval.perplexity import PerplexityReport, evaluate_lm, perplexity
+from seqpipe.eval.perplexity import PerplexityReport, perplexity
 from seqpipe.eval.windows import evaluate_windows
 from seqpipe.models.amp import autocast
 from seqpipe.models.rnn_lm import detach_state
@@ -310,8 +310,6 @@ def valid_evaluator(
     windows = windows or sample_windows(len(source), cfg.eval_tokens)
     progress = None if on_progress is None else (lambda done, total: on_progress("valid", done, total))
     rows = cfg.selection_rows
-    if windows == [(0, len(source))] and not hasattr(valid, "gather"):
-        return lambda model: evaluate_lm(model, valid, rows, cfg.num_steps, device)
     return lambda model: evaluate_windows(model, source, windows, rows, cfg.num_steps, device, on_progress=progress)
 
 
