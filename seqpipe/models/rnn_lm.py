@@ -2,7 +2,9 @@
 
 Same interface as the scratch model: `forward(X (batch, steps), state) -> (logits (steps * batch, vocab),
 state)`, time-major like the book's `RNNModel`, and `begin_state(batch_size)`. Input is one-hot (the book)
-or a learned embedding; 1..N layers; dropout between layers (PyTorch's) and before the output layer.
+or a learned embedding; 1..N layers; dropout between layers (PyTorch's) and before the output layer, and
+optionally DropConnect on the hidden-to-hidden weights (`weight_drop`, AWD-LSTM: Merity et al. 2018), which
+regularizes the recurrence itself while keeping PyTorch's fused recurrent kernel.
 The state is a (layers, batch, hidden) tensor, or an (h, c) pair of them for an LSTM.
 """
 
@@ -14,6 +16,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call
 
 from seqpipe.models.rnn_scratch import RNNScratch
 from seqpipe.models.softmax import AdaptiveHead
@@ -45,12 +48,14 @@ class RNNLM(nn.Module):
         embedding_dim: int = 0,
         dropout: float = 0.0,
         cutoffs: Sequence[int] | None = None,
+        weight_drop: float = 0.0,
     ) -> None:
         super().__init__()
         if cell not in _CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(_CELLS)}")
         self.vocab_size, self.cell = vocab_size, cell
         self.num_hiddens, self.num_layers = num_hiddens, num_layers
+        self.weight_drop = weight_drop
         self.embedding = nn.Embedding(vocab_size, embedding_dim) if embedding_dim > 0 else None
         input_size = embedding_dim if embedding_dim > 0 else vocab_size
         self.rnn = _CELLS[cell](
@@ -74,8 +79,17 @@ class RNNLM(nn.Module):
             inputs = self.embedding(tokens)
         else:
             inputs = F.one_hot(tokens, self.vocab_size).to(self.rnn.weight_hh_l0.dtype)
-        outputs, state = self.rnn(inputs, state)  # (steps, batch, hidden)
+        outputs, state = self._recur(inputs, state)  # (steps, batch, hidden)
         return self.dropout(outputs).reshape(-1, self.num_hiddens), state
+
+    def _recur(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """The recurrent layer; in training with `weight_drop`, through hidden-to-hidden weights with a
+        fresh DropConnect mask per call (one mask for every step of the minibatch, as AWD-LSTM does)."""
+        if not (self.training and self.weight_drop > 0):
+            return self.rnn(inputs, state)
+        dropped = {name: F.dropout(w, self.weight_drop) for name, w in self.rnn.named_parameters()
+                   if name.startswith("weight_hh")}
+        return functional_call(self.rnn, dropped, (inputs, state))
 
     def forward(self, X: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """Logits (steps * batch, vocab), time-major, and the state after the last step.
@@ -103,6 +117,7 @@ def build_lm(
     embedding: int = 0,
     dropout: float = 0.0,
     cutoffs: Sequence[int] | None = None,
+    weight_drop: float = 0.0,
 ) -> nn.Module:
     """A language model by name: 'scratch-rnn' (the book's written-out RNN), 'rnn', 'gru' or 'lstm'.
 
@@ -110,12 +125,12 @@ def build_lm(
     ('RNNScratch', 'gru')
     """
     if kind == "scratch-rnn":
-        if layers != 1 or embedding or dropout:
+        if layers != 1 or embedding or dropout or weight_drop:
             raise ValueError("the scratch RNN has one layer, one-hot input and no dropout")
         if cutoffs:
             raise ValueError("the scratch RNN has a full softmax; use --softmax full")
         return RNNScratch(vocab_size, hidden)
-    return RNNLM(vocab_size, kind, hidden, layers, embedding, dropout, cutoffs)  # type: ignore[arg-type]
+    return RNNLM(vocab_size, kind, hidden, layers, embedding, dropout, cutoffs, weight_drop)  # type: ignore[arg-type]
 
 
 def detach_state(state: State) -> State:

@@ -75,6 +75,10 @@ class LMModelConfig(FrozenConfig):
     embedding: int = Field(0, ge=0, description="embedding size; 0 is one-hot input (the book)",
                            json_schema_extra=cli(grid=True))
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout", json_schema_extra=cli(grid=True))
+    weight_drop: float = Field(
+        0.0, ge=0.0, lt=1.0, description="DropConnect on the hidden-to-hidden weights in training (AWD-LSTM)",
+        json_schema_extra=cli(grid=True),
+    )
     softmax: SoftmaxKind = Field(
         "auto", description="full | adaptive (frequency clusters) | auto: adaptive above 10,000 words",
         json_schema_extra=cli(grid=True),
@@ -82,7 +86,7 @@ class LMModelConfig(FrozenConfig):
 
     @model_validator(mode="after")
     def _scratch_is_plain(self) -> LMModelConfig:
-        if self.kind == "scratch-rnn" and (self.layers != 1 or self.embedding or self.dropout):
+        if self.kind == "scratch-rnn" and (self.layers != 1 or self.embedding or self.dropout or self.weight_drop):
             raise ValueError("scratch-rnn has one layer, one-hot input and no dropout")
         if self.kind == "scratch-rnn" and self.softmax == "adaptive":
             raise ValueError("scratch-rnn has a full softmax")

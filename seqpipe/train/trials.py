@@ -32,7 +32,7 @@ from seqpipe.train.config import LMRunConfig
 # option -> (config section, field) of the fields marked `grid` (`seqpipe.config.cli`): a comma list of values
 # makes one trial per value
 GRID_FIELDS: dict[str, tuple[str, ...]] = {s.key: s.path for s in fields_of(LMRunConfig) if s.grid}
-_SHORT = {"model": "", "hidden": "h", "layers": "l", "embedding": "e", "dropout": "d", "softmax": "",
+_SHORT = {"model": "", "hidden": "h", "layers": "l", "embedding": "e", "dropout": "d", "weight_drop": "wd", "softmax": "",
           "lr": "lr", "batch": "b", "steps": "s", "optimizer": "", "schedule": "", "seed": "seed", "clip": "c"}
 TRIALS_FILE, BEST_FILE = "trials.parquet", "best.json"
 
@@ -71,7 +71,7 @@ def trial_name(values: dict[str, Any]) -> str:
         text = str(value)
         try:
             number = float(text)
-            text = f"{number:g}" if key in ("lr", "dropout", "clip") else text
+            text = f"{number:g}" if key in ("lr", "dropout", "weight_drop", "clip") else text
         except ValueError:
             pass
         parts.append(f"{_SHORT.get(key, key)}{text}")

@@ -97,3 +97,46 @@ def test_build_lm_refuses_a_layered_scratch_rnn():
         build_lm("scratch-rnn", 28, layers=2)
     with pytest.raises(ValueError, match="unknown cell"):
         RNNLM(28, "transformer")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_weight_drop_is_a_masked_copy_of_the_recurrent_weights(cell):
+    """Training: DropConnect equals a plain layer whose hidden-to-hidden weights were masked (same RNG draws);
+    the gradient reaches the kept weights only, scaled by 1/(1-p); evaluation and the stored weights are untouched."""
+    torch.manual_seed(0)
+    p = 0.4
+    net = build_lm(cell, 20, hidden=12, layers=2, embedding=6, weight_drop=p)
+    X = torch.randint(0, 20, (3, 9))
+    state = net.begin_state(3)
+    before = {n: w.detach().clone() for n, w in net.rnn.named_parameters()}
+    net.train()
+    torch.manual_seed(7)
+    Y, _ = net(X, state)
+    Y.square().sum().backward()
+
+    oracle = RNNLM(20, cell, 12, 2, 6)
+    oracle.load_state_dict(net.state_dict())
+    torch.manual_seed(7)
+    masks = {n: F.dropout(torch.ones_like(w), p) for n, w in oracle.rnn.named_parameters() if n.startswith("weight_hh")}
+    with torch.no_grad():
+        for n, mask in masks.items():
+            getattr(oracle.rnn, n).mul_(mask)
+    Y_oracle, _ = oracle(X, state)
+    Y_oracle.square().sum().backward()
+    torch.testing.assert_close(Y, Y_oracle)
+    for n, mask in masks.items():
+        assert 0.2 < float((mask == 0).float().mean()) < 0.6  # about p of them dropped
+        torch.testing.assert_close(getattr(net.rnn, n).grad, getattr(oracle.rnn, n).grad * mask)
+        assert float(getattr(net.rnn, n).grad[mask == 0].abs().sum()) == 0.0
+    assert all(torch.equal(w, before[n]) for n, w in net.rnn.named_parameters())
+
+    net.eval()
+    plain = RNNLM(20, cell, 12, 2, 6)
+    plain.load_state_dict(net.state_dict())
+    plain.eval()
+    torch.testing.assert_close(net(X, state)[0], plain(X, state)[0], rtol=0, atol=0)
+
+
+def test_build_lm_refuses_weight_drop_on_the_scratch_rnn():
+    with pytest.raises(ValueError, match="scratch RNN"):
+        build_lm("scratch-rnn", 28, weight_drop=0.2)

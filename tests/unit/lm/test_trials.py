@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ from lm_snapshots import make_snapshot, pattern_lines
 
 from seqpipe.cli import main
 from seqpipe.train.config import LMRunConfig
-from seqpipe.train.trials import expand, run_trial, run_trials, trial_name
+from seqpipe.train.trials import GRID_FIELDS, expand, run_trial, run_trials, trial_name
 
 TINY = ["--embedding", "8", "--batch", "4", "--steps", "5", "--epochs", "2", "--threads", "1",
         "--optimizer", "adam"]
@@ -151,3 +153,11 @@ def test_a_mid_epoch_checkpoint_resumes_the_epoch_where_it_stopped(tmp_path, sna
     assert resumed.epochs == 1 and resumed.steps == whole.steps
     [record] = json.loads((tmp_path / "cut" / "models" / "m" / "metrics.json").read_text())["history"]
     assert record["complete"] and record["train_tokens"] == whole.steps * 4 * 5
+
+
+def test_the_readme_lists_every_grid_option():
+    """The README's sentence on grids names exactly the options a comma list turns into a grid."""
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    sentence = re.search(r"\*\*Grids\.\*\* Comma lists of `([^`]+)`", readme)
+    assert sentence is not None
+    assert set(sentence.group(1).split()) == {"--" + key.replace("_", "-") for key in GRID_FIELDS}
