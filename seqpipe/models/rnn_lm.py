@@ -2,9 +2,9 @@
 
 Same interface as the scratch model: `forward(X (batch, steps), state) -> (logits (steps * batch, vocab),
 state)`, time-major like the book's `RNNModel`, and `begin_state(batch_size)`. Input is one-hot (the book)
-or a learned embedding; 1..N layers; dropout between layers (PyTorch's) and before the output layer, and
-optionally DropConnect on the hidden-to-hidden weights (`weight_drop`, AWD-LSTM: Merity et al. 2018), which
-regularizes the recurrence itself while keeping PyTorch's fused recurrent kernel.
+or a learned embedding; 1..N layers; dropout between layers and before the output layer: PyTorch's (a
+fresh mask every step) or, with `variational`, one mask per sequence (`seqpipe.models.dropout`); optionally
+DropConnect on the hidden-to-hidden weights (`weight_drop`), both as AWD-LSTM does (Merity et al. 2018).
 The state is a (layers, batch, hidden) tensor, or an (h, c) pair of them for an LSTM.
 """
 
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from seqpipe.models.dropout import drop_connect, locked_dropout, run_layers, single_layers
 from seqpipe.models.rnn_scratch import RNNScratch
 from seqpipe.models.softmax import AdaptiveHead
 
@@ -49,19 +50,22 @@ class RNNLM(nn.Module):
         dropout: float = 0.0,
         cutoffs: Sequence[int] | None = None,
         weight_drop: float = 0.0,
+        variational: bool = False,
     ) -> None:
         super().__init__()
         if cell not in _CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(_CELLS)}")
         self.vocab_size, self.cell = vocab_size, cell
         self.num_hiddens, self.num_layers = num_hiddens, num_layers
-        self.weight_drop = weight_drop
+        self.weight_drop, self.variational, self.dropout_p = weight_drop, variational, dropout
         self.embedding = nn.Embedding(vocab_size, embedding_dim) if embedding_dim > 0 else None
         input_size = embedding_dim if embedding_dim > 0 else vocab_size
         self.rnn = _CELLS[cell](
-            input_size, num_hiddens, num_layers, dropout=dropout if num_layers > 1 else 0.0
+            input_size, num_hiddens, num_layers, dropout=dropout if num_layers > 1 and not variational else 0.0
         )
         self.dropout = nn.Dropout(dropout)
+        # shapes of single layers (meta device, not registered: no parameters) to run the layers one by one
+        self._layers = single_layers(self.rnn) if variational else []
         # full softmax (a linear layer to logits), or an adaptive softmax when `cutoffs` are given
         self.head = AdaptiveHead(num_hiddens, vocab_size, cutoffs) if cutoffs else None
         self.linear = None if cutoffs else nn.Linear(num_hiddens, vocab_size)
@@ -80,14 +84,21 @@ class RNNLM(nn.Module):
         else:
             inputs = F.one_hot(tokens, self.vocab_size).to(self.rnn.weight_hh_l0.dtype)
         outputs, state = self._recur(inputs, state)  # (steps, batch, hidden)
-        return self.dropout(outputs).reshape(-1, self.num_hiddens), state
+        if self.training and self.variational:
+            outputs = locked_dropout(outputs, self.dropout_p)
+        else:
+            outputs = self.dropout(outputs)
+        return outputs.reshape(-1, self.num_hiddens), state
 
     def _recur(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """The recurrent layer; in training with `weight_drop`, through hidden-to-hidden weights with a
-        fresh DropConnect mask per call (one mask for every step of the minibatch, as AWD-LSTM does)."""
-        if not (self.training and self.weight_drop > 0):
+        """The recurrent layer. In training with `weight_drop`, its hidden-to-hidden weights get a fresh
+        DropConnect mask per call (one mask for every step of the minibatch); with `variational`, the
+        layers run one by one with a locked dropout mask between them."""
+        if not self.training or (self.weight_drop == 0 and not self.variational):
             return self.rnn(inputs, state)
-        dropped = {name: F.dropout(w, self.weight_drop) for name, w in self.rnn.named_parameters()
+        if self.variational:
+            return run_layers(self.rnn, self._layers, inputs, state, self.dropout_p, self.weight_drop)
+        dropped = {name: drop_connect(w, self.weight_drop) for name, w in self.rnn.named_parameters()
                    if name.startswith("weight_hh")}
         return functional_call(self.rnn, dropped, (inputs, state))
 
@@ -118,6 +129,7 @@ def build_lm(
     dropout: float = 0.0,
     cutoffs: Sequence[int] | None = None,
     weight_drop: float = 0.0,
+    variational: bool = False,
 ) -> nn.Module:
     """A language model by name: 'scratch-rnn' (the book's written-out RNN), 'rnn', 'gru' or 'lstm'.
 
@@ -125,12 +137,13 @@ def build_lm(
     ('RNNScratch', 'gru')
     """
     if kind == "scratch-rnn":
-        if layers != 1 or embedding or dropout or weight_drop:
+        if layers != 1 or embedding or dropout or weight_drop or variational:
             raise ValueError("the scratch RNN has one layer, one-hot input and no dropout")
         if cutoffs:
             raise ValueError("the scratch RNN has a full softmax; use --softmax full")
         return RNNScratch(vocab_size, hidden)
-    return RNNLM(vocab_size, kind, hidden, layers, embedding, dropout, cutoffs, weight_drop)  # type: ignore[arg-type]
+    return RNNLM(vocab_size, kind, hidden, layers, embedding, dropout, cutoffs,  # type: ignore[arg-type]
+                 weight_drop, variational)
 
 
 def detach_state(state: State) -> State:

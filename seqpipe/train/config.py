@@ -79,6 +79,10 @@ class LMModelConfig(FrozenConfig):
         0.0, ge=0.0, lt=1.0, description="DropConnect on the hidden-to-hidden weights in training (AWD-LSTM)",
         json_schema_extra=cli(grid=True),
     )
+    variational_dropout: bool = Field(
+        False, description="dropout with one mask per sequence (the same at every step) between layers and "
+        "before the output (Gal & Ghahramani 2016), instead of a fresh mask every step",
+    )
     softmax: SoftmaxKind = Field(
         "auto", description="full | adaptive (frequency clusters) | auto: adaptive above 10,000 words",
         json_schema_extra=cli(grid=True),
@@ -86,7 +90,9 @@ class LMModelConfig(FrozenConfig):
 
     @model_validator(mode="after")
     def _scratch_is_plain(self) -> LMModelConfig:
-        if self.kind == "scratch-rnn" and (self.layers != 1 or self.embedding or self.dropout or self.weight_drop):
+        if self.kind == "scratch-rnn" and (
+            self.layers != 1 or self.embedding or self.dropout or self.weight_drop or self.variational_dropout
+        ):
             raise ValueError("scratch-rnn has one layer, one-hot input and no dropout")
         if self.kind == "scratch-rnn" and self.softmax == "adaptive":
             raise ValueError("scratch-rnn has a full softmax")

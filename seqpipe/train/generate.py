@@ -135,6 +135,7 @@ def load_model(
     cfg = LMRunConfig.model_validate(ckpt["config"])
     vocab = Vocab(ckpt["vocab"], [0] * len(ckpt["vocab"]))
     m = cfg.model
-    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, ckpt.get("cutoffs"), m.weight_drop)
+    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, ckpt.get("cutoffs"),
+                     m.weight_drop, m.variational_dropout)
     model.load_state_dict(final_weights(ckpt))
     return model.to(device), vocab, cfg

@@ -109,7 +109,8 @@ def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progre
     device = resolve_device(cfg.train.device)
     m, t = cfg.model, cfg.train
     cutoffs = adaptive_cutoffs(data.counts) if use_adaptive(m.softmax, len(vocab)) else None
-    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, cutoffs, m.weight_drop).to(device)
+    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, cutoffs, m.weight_drop,
+                     m.variational_dropout).to(device)
     probe_source = data.valid if len(data.valid) > 1 else data.train
     rate = probe_rate(model, probe_source, t, device) if t.minutes else 1.0
     dynamic_rate = probe_dynamic_rate(model, probe_source, t.num_steps, t.dynamic_lr, device, t.precision) \

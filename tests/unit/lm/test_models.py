@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from seqpipe.models.dropout import keep_mask, locked_dropout
 from seqpipe.models.rnn_lm import RNNLM, build_lm, detach_state, state_rows
 from seqpipe.models.rnn_scratch import RNNScratch
 
@@ -117,7 +118,7 @@ def test_weight_drop_is_a_masked_copy_of_the_recurrent_weights(cell):
     oracle = RNNLM(20, cell, 12, 2, 6)
     oracle.load_state_dict(net.state_dict())
     torch.manual_seed(7)
-    masks = {n: F.dropout(torch.ones_like(w), p) for n, w in oracle.rnn.named_parameters() if n.startswith("weight_hh")}
+    masks = {n: keep_mask(tuple(w.shape), p, w) for n, w in oracle.rnn.named_parameters() if n.startswith("weight_hh")}
     with torch.no_grad():
         for n, mask in masks.items():
             getattr(oracle.rnn, n).mul_(mask)
@@ -140,3 +141,63 @@ def test_weight_drop_is_a_masked_copy_of_the_recurrent_weights(cell):
 def test_build_lm_refuses_weight_drop_on_the_scratch_rnn():
     with pytest.raises(ValueError, match="scratch RNN"):
         build_lm("scratch-rnn", 28, weight_drop=0.2)
+
+
+def _nonzero_state(net, batch):
+    torch.manual_seed(3)
+    state = net.begin_state(batch)
+    return tuple(torch.randn_like(s) for s in state) if isinstance(state, tuple) else torch.randn_like(state)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_layers_run_one_by_one_equal_the_fused_module(cell):
+    """Variational mode runs the layers one at a time; without dropout that is the multi-layer module exactly."""
+    torch.manual_seed(0)
+    net = build_lm(cell, 20, hidden=12, layers=3, embedding=6, variational=True)
+    X, state = torch.randint(0, 20, (4, 9)), _nonzero_state(net, 4)
+    net.train()
+    Y, s_train = net(X, state)
+    net.eval()
+    Y_fused, s_fused = net(X, state)
+    torch.testing.assert_close(Y, Y_fused)
+    for a, b in zip(*(s if isinstance(s, tuple) else (s,) for s in (s_train, s_fused)), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_variational_dropout_is_one_mask_per_row_between_layers_and_before_the_output():
+    """Oracle: two single-layer LSTMs with the model's weights, masks drawn in the same order, applied by hand."""
+    torch.manual_seed(0)
+    p = 0.5
+    net = build_lm("lstm", 20, hidden=12, layers=2, embedding=6, dropout=p, variational=True)
+    X, state = torch.randint(0, 20, (4, 9)), _nonzero_state(net, 4)
+    net.train()
+    torch.manual_seed(5)
+    Y, (h, c) = net(X, state)
+
+    layers = [torch.nn.LSTM(6, 12), torch.nn.LSTM(12, 12)]
+    for k, layer in enumerate(layers):
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(layer, f"{name}_l0").data.copy_(getattr(net.rnn, f"{name}_l{k}").data)
+    torch.manual_seed(5)
+    between, before_output = keep_mask((1, 4, 12), p, h), keep_mask((1, 4, 12), p, h)
+    out0, (h0, c0) = layers[0](net.embedding(X.T), (state[0][:1], state[1][:1]))
+    out1, (h1, c1) = layers[1](out0 * between, (state[0][1:], state[1][1:]))
+    Y_oracle = net.linear((out1 * before_output).reshape(-1, 12))
+    torch.testing.assert_close(Y, Y_oracle)
+    torch.testing.assert_close(h, torch.cat([h0, h1]))
+    torch.testing.assert_close(c, torch.cat([c0, c1]))
+
+
+def test_locked_dropout_keeps_a_unit_off_for_every_step():
+    torch.manual_seed(0)
+    x = torch.ones(50, 64, 32)
+    y = locked_dropout(x, 0.3)
+    assert torch.equal(y, y[:1].expand_as(y))  # the same mask at every step
+    dropped = float((y[0] == 0).float().mean())
+    assert 0.25 < dropped < 0.35 and abs(float(y.mean()) - 1.0) < 0.05  # about p dropped, the mean kept
+    assert torch.equal(locked_dropout(x, 0.0), x)
+
+
+def test_build_lm_refuses_variational_dropout_on_the_scratch_rnn():
+    with pytest.raises(ValueError, match="scratch RNN"):
+        build_lm("scratch-rnn", 28, variational=True)
