@@ -35,7 +35,7 @@ from torch import nn
 from seqpipe.eval.perplexity import PerplexityReport, Totals
 from seqpipe.eval.windows import Progress, Reporter
 from seqpipe.models.amp import autocast
-from seqpipe.models.rnn_lm import detach_state
+from seqpipe.models.rnn_lm import RNNLM, detach_state
 from seqpipe.models.softmax import lm_nll
 from seqpipe.train.token_source import TokenSource, window_tokens
 
@@ -55,6 +55,8 @@ def adapting_copy(model: nn.Module) -> nn.Module:
             module.p = 0.0
         if isinstance(module, nn.RNNBase):
             module.dropout = 0.0
+        if isinstance(module, RNNLM):  # its weight drop and variational masks act in training mode too
+            module.weight_drop = module.dropout_p = 0.0
     return clone
 
 
