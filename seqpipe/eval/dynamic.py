@@ -55,8 +55,8 @@ def adapting_copy(model: nn.Module) -> nn.Module:
             module.p = 0.0
         if isinstance(module, nn.RNNBase):
             module.dropout = 0.0
-        if isinstance(module, RNNLM):  # its weight drop and variational masks act in training mode too
-            module.weight_drop = module.dropout_p = 0.0
+        if isinstance(module, RNNLM):  # the weight drop acts in training mode too (variational masks use .p)
+            module.weight_drop = 0.0
     return clone
 
 

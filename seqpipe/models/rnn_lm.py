@@ -57,7 +57,7 @@ class RNNLM(nn.Module):
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(_CELLS)}")
         self.vocab_size, self.cell = vocab_size, cell
         self.num_hiddens, self.num_layers = num_hiddens, num_layers
-        self.weight_drop, self.variational, self.dropout_p = weight_drop, variational, dropout
+        self.weight_drop, self.variational = weight_drop, variational
         self.embedding = nn.Embedding(vocab_size, embedding_dim) if embedding_dim > 0 else None
         input_size = embedding_dim if embedding_dim > 0 else vocab_size
         self.rnn = _CELLS[cell](
@@ -85,7 +85,7 @@ class RNNLM(nn.Module):
             inputs = F.one_hot(tokens, self.vocab_size).to(self.rnn.weight_hh_l0.dtype)
         outputs, state = self._recur(inputs, state)  # (steps, batch, hidden)
         if self.training and self.variational:
-            outputs = locked_dropout(outputs, self.dropout_p)
+            outputs = locked_dropout(outputs, self.dropout.p)
         else:
             outputs = self.dropout(outputs)
         return outputs.reshape(-1, self.num_hiddens), state
@@ -97,7 +97,7 @@ class RNNLM(nn.Module):
         if not self.training or (self.weight_drop == 0 and not self.variational):
             return self.rnn(inputs, state)
         if self.variational:
-            return run_layers(self.rnn, self._layers, inputs, state, self.dropout_p, self.weight_drop)
+            return run_layers(self.rnn, self._layers, inputs, state, self.dropout.p, self.weight_drop)
         dropped = {name: drop_connect(w, self.weight_drop) for name, w in self.rnn.named_parameters()
                    if name.startswith("weight_hh")}
         return functional_call(self.rnn, dropped, (inputs, state))

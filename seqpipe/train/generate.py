@@ -23,7 +23,7 @@ from seqpipe.text.normalize import Normalize, normalize_line
 from seqpipe.text.tokenize import tokenize_line
 from seqpipe.text.vocab import Vocab
 from seqpipe.train.checkpoint import final_weights, load_checkpoint
-from seqpipe.train.config import LMRunConfig
+from seqpipe.train.config import LMModelConfig, LMRunConfig
 
 
 def normalize_prefix(prefix: str, mode: Normalize = "raw", separator: str = "") -> str:
@@ -127,6 +127,12 @@ def generate(
     return prefix + "".join(new) if unit == "char" else " ".join([prefix.strip(), *new]).replace(" \n ", "\n")
 
 
+def build_model(m: LMModelConfig, vocab_size: int, cutoffs: list[int] | None = None) -> nn.Module:
+    """The untrained network a model config describes, for a vocabulary of `vocab_size`."""
+    return build_lm(m.kind, vocab_size, m.hidden, m.layers, m.embedding, m.dropout, cutoffs, m.weight_drop,
+                    m.variational_dropout)
+
+
 def load_model(
     checkpoint: str | Path, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, Vocab, LMRunConfig]:
@@ -134,8 +140,6 @@ def load_model(
     ckpt: dict[str, Any] = load_checkpoint(checkpoint, map_location=device)
     cfg = LMRunConfig.model_validate(ckpt["config"])
     vocab = Vocab(ckpt["vocab"], [0] * len(ckpt["vocab"]))
-    m = cfg.model
-    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, ckpt.get("cutoffs"),
-                     m.weight_drop, m.variational_dropout)
+    model = build_model(cfg.model, len(vocab), ckpt.get("cutoffs"))
     model.load_state_dict(final_weights(ckpt))
     return model.to(device), vocab, cfg

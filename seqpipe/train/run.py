@@ -28,7 +28,7 @@ import torch
 from seqpipe.eval.dynamic import evaluate_dynamic, probe_dynamic_rate
 from seqpipe.eval.windows import evaluate_windows
 from seqpipe.io import atomic_path, atomic_write_text, update_run_metrics, write_json
-from seqpipe.models.rnn_lm import build_lm, count_parameters
+from seqpipe.models.rnn_lm import count_parameters
 from seqpipe.models.softmax import adaptive_cutoffs, use_adaptive
 from seqpipe.results import NeuralLMResult
 from seqpipe.samples import Sample, training_prefix, write_samples
@@ -36,7 +36,7 @@ from seqpipe.text.vocab import Vocab
 from seqpipe.train.checkpoint import load_checkpoint
 from seqpipe.train.config import LMRunConfig
 from seqpipe.train.evaluation import EXIT_S, EvalBar, plan_evaluation, probe_rate
-from seqpipe.train.generate import generate
+from seqpipe.train.generate import build_model, generate
 from seqpipe.train.lm_data import load_lm_data
 from seqpipe.train.loop import EpochRecord, ProgressFn, fit
 from seqpipe.train.seed import resolve_device, seed_everything, torch_threads
@@ -109,8 +109,7 @@ def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progre
     device = resolve_device(cfg.train.device)
     m, t = cfg.model, cfg.train
     cutoffs = adaptive_cutoffs(data.counts) if use_adaptive(m.softmax, len(vocab)) else None
-    model = build_lm(m.kind, len(vocab), m.hidden, m.layers, m.embedding, m.dropout, cutoffs, m.weight_drop,
-                     m.variational_dropout).to(device)
+    model = build_model(m, len(vocab), cutoffs).to(device)
     probe_source = data.valid if len(data.valid) > 1 else data.train
     rate = probe_rate(model, probe_source, t, device) if t.minutes else 1.0
     dynamic_rate = probe_dynamic_rate(model, probe_source, t.num_steps, t.dynamic_lr, device, t.precision) \

@@ -14,6 +14,7 @@ from seqpipe.train import seed as seed_mod
 from seqpipe.train.checkpoint import CHECKPOINT_KIND, NonFiniteError, load_checkpoint, save_checkpoint
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMRunConfig, LMTrainConfig
 from seqpipe.train.data import build_corpus
+from seqpipe.train.generate import build_model
 from seqpipe.train.loop import fit
 from seqpipe.train.seed import resolve_device, seed_everything
 
@@ -77,7 +78,7 @@ def test_resume_is_bitwise_identical_to_an_uninterrupted_run(corpus, tmp_path, c
 
     def new_model(seed):
         seed_everything(seed)
-        return build_lm(mcfg.kind, len(corpus.vocab), mcfg.hidden, mcfg.layers, mcfg.embedding, mcfg.dropout)
+        return build_model(mcfg, len(corpus.vocab))
 
     whole = new_model(0)
     full = fit(whole, train, valid, tcfg, checkpoint_path=str(tmp_path / "full.pt"))
