@@ -55,7 +55,7 @@ def adapting_copy(model: nn.Module) -> nn.Module:
             module.p = 0.0
         if isinstance(module, nn.RNNBase):
             module.dropout = 0.0
-        if isinstance(module, RNNLM):  # the weight drop acts in training mode too (variational masks use .p)
+        if isinstance(module, RNNLM):  # the weight drop acts in training mode too (its dropout masks read .p)
             module.weight_drop = 0.0
     return clone
 

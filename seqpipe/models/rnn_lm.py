@@ -2,9 +2,11 @@
 
 Same interface as the scratch model: `forward(X (batch, steps), state) -> (logits (steps * batch, vocab),
 state)`, time-major like the book's `RNNModel`, and `begin_state(batch_size)`. Input is one-hot (the book)
-or a learned embedding; 1..N layers; dropout between layers and before the output layer: PyTorch's (a
-fresh mask every step) or, with `variational`, one mask per sequence (`seqpipe.models.dropout`); optionally
-DropConnect on the hidden-to-hidden weights (`weight_drop`), both as AWD-LSTM does (Merity et al. 2018).
+or a learned embedding; 1..N layers; dropout between layers and before the output layer: a fresh mask
+every step or, with `variational`, one mask per sequence; optionally DropConnect on the hidden-to-hidden
+weights (`weight_drop`), both as AWD-LSTM does (Merity et al. 2018). In training with dropout between
+layers or a weight drop, the layers run one at a time with our cheaper masks (`seqpipe.models.dropout`);
+evaluation runs the fused module.
 The state is a (layers, batch, hidden) tensor, or an (h, c) pair of them for an LSTM.
 """
 
@@ -16,9 +18,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
 
-from seqpipe.models.dropout import drop_connect, locked_dropout, run_layers, single_layers
+from seqpipe.models.dropout import fresh_dropout, locked_dropout, run_layers, single_layers
 from seqpipe.models.rnn_scratch import RNNScratch
 from seqpipe.models.softmax import AdaptiveHead
 
@@ -60,12 +61,11 @@ class RNNLM(nn.Module):
         self.weight_drop, self.variational = weight_drop, variational
         self.embedding = nn.Embedding(vocab_size, embedding_dim) if embedding_dim > 0 else None
         input_size = embedding_dim if embedding_dim > 0 else vocab_size
-        self.rnn = _CELLS[cell](
-            input_size, num_hiddens, num_layers, dropout=dropout if num_layers > 1 and not variational else 0.0
-        )
-        self.dropout = nn.Dropout(dropout)
+        # no inter-layer dropout inside the module: in training our masks go between its layers (`_recur`)
+        self.rnn = _CELLS[cell](input_size, num_hiddens, num_layers)
+        self.dropout = nn.Dropout(dropout)  # holds p (which dynamic evaluation zeroes); the masks are ours
         # shapes of single layers (meta device, not registered: no parameters) to run the layers one by one
-        self._layers = single_layers(self.rnn) if variational else []
+        self._layers = single_layers(self.rnn)
         # full softmax (a linear layer to logits), or an adaptive softmax when `cutoffs` are given
         self.head = AdaptiveHead(num_hiddens, vocab_size, cutoffs) if cutoffs else None
         self.linear = None if cutoffs else nn.Linear(num_hiddens, vocab_size)
@@ -84,23 +84,18 @@ class RNNLM(nn.Module):
         else:
             inputs = F.one_hot(tokens, self.vocab_size).to(self.rnn.weight_hh_l0.dtype)
         outputs, state = self._recur(inputs, state)  # (steps, batch, hidden)
-        if self.training and self.variational:
-            outputs = locked_dropout(outputs, self.dropout.p)
-        else:
-            outputs = self.dropout(outputs)
+        if self.training:
+            outputs = (locked_dropout if self.variational else fresh_dropout)(outputs, self.dropout.p)
         return outputs.reshape(-1, self.num_hiddens), state
 
     def _recur(self, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """The recurrent layer. In training with `weight_drop`, its hidden-to-hidden weights get a fresh
-        DropConnect mask per call (one mask for every step of the minibatch); with `variational`, the
-        layers run one by one with a locked dropout mask between them."""
-        if not self.training or (self.weight_drop == 0 and not self.variational):
+        """The recurrent layer. In training with dropout between layers or a `weight_drop`, the layers run
+        one by one: dropout between them (a locked mask with `variational`) and a fresh DropConnect mask
+        on each hidden-to-hidden matrix per call (one mask for every step of the minibatch)."""
+        between = self.dropout.p if self.num_layers > 1 else 0.0
+        if not self.training or (between == 0 and self.weight_drop == 0):
             return self.rnn(inputs, state)
-        if self.variational:
-            return run_layers(self.rnn, self._layers, inputs, state, self.dropout.p, self.weight_drop)
-        dropped = {name: drop_connect(w, self.weight_drop) for name, w in self.rnn.named_parameters()
-                   if name.startswith("weight_hh")}
-        return functional_call(self.rnn, dropped, (inputs, state))
+        return run_layers(self.rnn, self._layers, inputs, state, between, self.weight_drop, locked=self.variational)
 
     def forward(self, X: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """Logits (steps * batch, vocab), time-major, and the state after the last step.

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqpipe.models.dropout import keep_mask, locked_dropout
+from seqpipe.models.dropout import fresh_dropout, keep_mask, locked_dropout, run_layers, single_layers
 from seqpipe.models.rnn_lm import RNNLM, build_lm, detach_state, state_rows
 from seqpipe.models.rnn_scratch import RNNScratch
 
@@ -151,17 +151,45 @@ def _nonzero_state(net, batch):
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_layers_run_one_by_one_equal_the_fused_module(cell):
-    """Variational mode runs the layers one at a time; without dropout that is the multi-layer module exactly."""
+    """Training with dropout runs the layers one at a time; without masks that is the multi-layer module exactly."""
     torch.manual_seed(0)
-    net = build_lm(cell, 20, hidden=12, layers=3, embedding=6, variational=True)
+    net = build_lm(cell, 20, hidden=12, layers=3, embedding=6)
+    inputs, state = torch.randn(9, 4, 6), _nonzero_state(net, 4)
+    Y, s_layers = run_layers(net.rnn, single_layers(net.rnn), inputs, state)
+    Y_fused, s_fused = net.rnn(inputs, state)
+    torch.testing.assert_close(Y, Y_fused)
+    for a, b in zip(*(s if isinstance(s, tuple) else (s,) for s in (s_layers, s_fused)), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_dropout_is_a_fresh_mask_per_element_between_layers_and_before_the_output():
+    """Oracle: two single-layer LSTMs with the model's weights, masks drawn in the same order, applied by hand;
+    evaluation is the fused module without dropout."""
+    torch.manual_seed(0)
+    p = 0.5
+    net = build_lm("lstm", 20, hidden=12, layers=2, embedding=6, dropout=p)
     X, state = torch.randint(0, 20, (4, 9)), _nonzero_state(net, 4)
     net.train()
-    Y, s_train = net(X, state)
+    torch.manual_seed(5)
+    Y, (h, c) = net(X, state)
+
+    layers = [torch.nn.LSTM(6, 12), torch.nn.LSTM(12, 12)]
+    for k, layer in enumerate(layers):
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(layer, f"{name}_l0").data.copy_(getattr(net.rnn, f"{name}_l{k}").data)
+    torch.manual_seed(5)
+    between, before_output = keep_mask((9, 4, 12), p, h), keep_mask((9, 4, 12), p, h)
+    assert not torch.equal(between[0], between[1])  # a new mask at every step
+    out0, (h0, c0) = layers[0](net.embedding(X.T), (state[0][:1], state[1][:1]))
+    out1, (h1, c1) = layers[1](out0 * between, (state[0][1:], state[1][1:]))
+    torch.testing.assert_close(Y, net.linear((out1 * before_output).reshape(-1, 12)))
+    torch.testing.assert_close(h, torch.cat([h0, h1]))
+    torch.testing.assert_close(c, torch.cat([c0, c1]))
+
     net.eval()
-    Y_fused, s_fused = net(X, state)
-    torch.testing.assert_close(Y, Y_fused)
-    for a, b in zip(*(s if isinstance(s, tuple) else (s,) for s in (s_train, s_fused)), strict=True):
-        torch.testing.assert_close(a, b)
+    Y_eval, _ = net(X, state)
+    out, _ = net.rnn(net.embedding(X.T), state)
+    torch.testing.assert_close(Y_eval, net.linear(out.reshape(-1, 12)), rtol=0, atol=0)
 
 
 def test_variational_dropout_is_one_mask_per_row_between_layers_and_before_the_output():
@@ -196,6 +224,17 @@ def test_locked_dropout_keeps_a_unit_off_for_every_step():
     dropped = float((y[0] == 0).float().mean())
     assert 0.25 < dropped < 0.35 and abs(float(y.mean()) - 1.0) < 0.05  # about p dropped, the mean kept
     assert torch.equal(locked_dropout(x, 0.0), x)
+
+
+def test_fresh_dropout_drops_about_p_of_every_step_and_keeps_the_mean():
+    torch.manual_seed(0)
+    x = torch.ones(50, 64, 32)
+    y = fresh_dropout(x, 0.3)
+    assert not torch.equal(y[0], y[1])
+    dropped = (y == 0).float().mean(dim=(1, 2))  # per step
+    assert bool(((dropped > 0.25) & (dropped < 0.35)).all()) and abs(float(y.mean()) - 1.0) < 0.02
+    torch.testing.assert_close(y.unique(), torch.tensor([0.0, 1 / 0.7]))
+    assert torch.equal(fresh_dropout(x, 0.0), x)
 
 
 def test_build_lm_refuses_variational_dropout_on_the_scratch_rnn():

@@ -1,0 +1,47 @@
+"""Keep freed memory in the process while training on a CPU (glibc's `mallopt`); a no-op elsewhere.
+
+A training step frees and reallocates the same ~100 MB of activations and gradients every minibatch.
+With glibc's defaults the large blocks go back to the kernel when freed (mmap / trim) and come back as
+fresh pages, zeroed by the kernel one page fault at a time: on a 2-core Xeon, a 2 x 512 LSTM at batch
+32 x 128 took 7.5 M page faults and 17 s of system time per minute, and trained at 16-19 k tokens/s.
+One arena, a fixed mmap threshold, a large trim threshold and a top pad keep those pages in the heap:
+0.2 M faults, 1.5 s of system time, 26 k tokens/s (same minute, same model). The price is that the
+process holds on to its peak heap (RSS ~970 MB instead of ~810 MB there) until it exits.
+
+`SEQPIPE_MALLOC_TUNING=false` leaves glibc's defaults (set it to compare, or where memory is tight).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+from seqpipe.config import Settings
+
+# mallopt parameters (glibc's malloc.h)
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -2, -3, -8
+_SETTINGS = (
+    (_M_ARENA_MAX, 1),  # threads share the main arena, whose heap the thresholds below govern
+    (_M_MMAP_THRESHOLD, 32 << 20),  # blocks up to 32 MB (glibc's maximum) come from the heap, not mmap
+    (_M_TRIM_THRESHOLD, 1 << 30),  # hand the heap's top back to the kernel only past 1 GB free
+    (_M_TOP_PAD, 512 << 20),  # grow the heap in 512 MB steps (address space; pages count when touched)
+)
+_done = False
+
+
+def keep_freed_memory() -> bool:
+    """Tune glibc's malloc once per process so freed tensors are reused; True when it was applied."""
+    global _done
+    if _done:
+        return True
+    if not sys.platform.startswith("linux") or not Settings().malloc_tuning:
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # musl or another libc: nothing to tune
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    _done = all(mallopt(param, value) == 1 for param, value in _SETTINGS)
+    return _done
