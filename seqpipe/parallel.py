@@ -287,7 +287,10 @@ def dask_client(workers: int, address: str | None = None, memory_limit: str = "4
 
         # the nanny reads the method when it starts a process: a worker restarted after this block (one that
         # died) is spawned, slower to start but running the same code
-        config = {**_local_worker_config(), "distributed.worker.multiprocessing-method": how}
+        # one task at a time per worker (Dask queues 2 on a 1-thread worker by default): a task that kills its
+        # worker then takes no innocent partition with it to the KilledWorker verdict
+        config = {**_local_worker_config(), "distributed.worker.multiprocessing-method": how,
+                  "distributed.scheduler.worker-saturation": 1.0}
         if how == "fork":
             _prepare_fork()
         with _children_block_sigint(), _main_module_not_reimported(), warnings.catch_warnings(), \

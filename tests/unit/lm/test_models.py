@@ -162,12 +162,12 @@ def test_layers_run_one_by_one_equal_the_fused_module(cell):
         torch.testing.assert_close(a, b)
 
 
-def test_dropout_is_a_fresh_mask_per_element_between_layers_and_before_the_output():
-    """Oracle: two single-layer LSTMs with the model's weights, masks drawn in the same order, applied by hand;
-    evaluation is the fused module without dropout."""
+def _assert_masked_by_hand(variational: bool) -> None:
+    """Oracle: two single-layer LSTMs with the model's weights, masks drawn in the same order (one per row
+    when `variational`, else one per element) and applied by hand between them and before the output."""
     torch.manual_seed(0)
     p = 0.5
-    net = build_lm("lstm", 20, hidden=12, layers=2, embedding=6, dropout=p)
+    net = build_lm("lstm", 20, hidden=12, layers=2, embedding=6, dropout=p, variational=variational)
     X, state = torch.randint(0, 20, (4, 9)), _nonzero_state(net, 4)
     net.train()
     torch.manual_seed(5)
@@ -178,42 +178,26 @@ def test_dropout_is_a_fresh_mask_per_element_between_layers_and_before_the_outpu
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             getattr(layer, f"{name}_l0").data.copy_(getattr(net.rnn, f"{name}_l{k}").data)
     torch.manual_seed(5)
-    between, before_output = keep_mask((9, 4, 12), p, h), keep_mask((9, 4, 12), p, h)
-    assert not torch.equal(between[0], between[1])  # a new mask at every step
+    shape = (1 if variational else 9, 4, 12)
+    between, before_output = keep_mask(shape, p, h), keep_mask(shape, p, h)
+    assert variational or not torch.equal(between[0], between[1])  # fresh: a new mask at every step
     out0, (h0, c0) = layers[0](net.embedding(X.T), (state[0][:1], state[1][:1]))
     out1, (h1, c1) = layers[1](out0 * between, (state[0][1:], state[1][1:]))
     torch.testing.assert_close(Y, net.linear((out1 * before_output).reshape(-1, 12)))
     torch.testing.assert_close(h, torch.cat([h0, h1]))
     torch.testing.assert_close(c, torch.cat([c0, c1]))
 
-    net.eval()
-    Y_eval, _ = net(X, state)
+    net.eval()  # evaluation: the fused module, no dropout
     out, _ = net.rnn(net.embedding(X.T), state)
-    torch.testing.assert_close(Y_eval, net.linear(out.reshape(-1, 12)), rtol=0, atol=0)
+    torch.testing.assert_close(net(X, state)[0], net.linear(out.reshape(-1, 12)), rtol=0, atol=0)
+
+
+def test_dropout_is_a_fresh_mask_per_element_between_layers_and_before_the_output():
+    _assert_masked_by_hand(variational=False)
 
 
 def test_variational_dropout_is_one_mask_per_row_between_layers_and_before_the_output():
-    """Oracle: two single-layer LSTMs with the model's weights, masks drawn in the same order, applied by hand."""
-    torch.manual_seed(0)
-    p = 0.5
-    net = build_lm("lstm", 20, hidden=12, layers=2, embedding=6, dropout=p, variational=True)
-    X, state = torch.randint(0, 20, (4, 9)), _nonzero_state(net, 4)
-    net.train()
-    torch.manual_seed(5)
-    Y, (h, c) = net(X, state)
-
-    layers = [torch.nn.LSTM(6, 12), torch.nn.LSTM(12, 12)]
-    for k, layer in enumerate(layers):
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            getattr(layer, f"{name}_l0").data.copy_(getattr(net.rnn, f"{name}_l{k}").data)
-    torch.manual_seed(5)
-    between, before_output = keep_mask((1, 4, 12), p, h), keep_mask((1, 4, 12), p, h)
-    out0, (h0, c0) = layers[0](net.embedding(X.T), (state[0][:1], state[1][:1]))
-    out1, (h1, c1) = layers[1](out0 * between, (state[0][1:], state[1][1:]))
-    Y_oracle = net.linear((out1 * before_output).reshape(-1, 12))
-    torch.testing.assert_close(Y, Y_oracle)
-    torch.testing.assert_close(h, torch.cat([h0, h1]))
-    torch.testing.assert_close(c, torch.cat([c0, c1]))
+    _assert_masked_by_hand(variational=True)
 
 
 def test_locked_dropout_keeps_a_unit_off_for_every_step():
