@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(None, description="existing Dask scheduler, e.g. tcp://host:8786")
     offline: bool = Field(False, description="never download; named corpora must be local")
     malloc_tuning: bool = Field(True, description="training on a CPU: keep freed memory in the process "
-                                "(glibc mallopt; 1.4-1.6x the tokens/s, the peak heap stays until exit)")
+                                "(glibc mallopt; 1.3-1.7x the tokens/s, the peak heap stays until exit)")
 
 
 class FrozenConfig(BaseModel):

@@ -53,8 +53,6 @@ def adapting_copy(model: nn.Module) -> nn.Module:
     for module in clone.modules():
         if isinstance(module, nn.Dropout):
             module.p = 0.0
-        if isinstance(module, nn.RNNBase):
-            module.dropout = 0.0
         if isinstance(module, RNNLM):  # the weight drop acts in training mode too (its dropout masks read .p)
             module.weight_drop = 0.0
     return clone

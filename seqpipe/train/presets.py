@@ -3,7 +3,7 @@
 `shakespeare-char`: tiny shakespeare characters, 2-layer LSTM 512, dropout 0.3 and DropConnect 0.15 on the
 recurrent weights (`weight_drop`), Adam 3e-3 with a cosine schedule down to 2 % (`min_lr_ratio`), weight
 average (EMA 0.999), 10 minutes. On a 2-core Intel Xeon with AMX (bf16), the whole test range, each run
-alone, 2026-12-07, after the malloc tuning (`train/allocator.py`, 1.5-1.7x the tokens/s); static nats per
+alone, 2026-12-07, after the malloc tuning (`train/allocator.py`, 1.3-1.7x the tokens/s); static nats per
 character; training tokens/s; epochs:
 
     the preset: dropout 0.3, weight drop 0.15 (seed 0, two runs)  1.399          28.0 k  17   (1.405, 26.5 k, 16)

@@ -91,7 +91,7 @@ def train_lm(
     process start, so `--minutes` bounds the whole command), else from this call.
     """
     started = time.perf_counter() if clock_start is None else clock_start
-    keep_freed_memory()  # before the first step: 1.4-1.6x the tokens/s on a CPU (allocator.py)
+    keep_freed_memory()  # before the first step: 1.3-1.7x the tokens/s on a CPU (allocator.py)
     with torch_threads(cfg.train.threads):
         return _train_lm(cfg, Path(out_dir), resume, progress, on_epoch, on_progress, started)
 
