@@ -229,6 +229,8 @@ class NeuralLMResult(StageResult):
     dynamic_test_nats: float | None = None
     dynamic_test_eval_tokens: int = 0
     dynamic_test_sampled: bool = False
+    temperature: float = 1.0  # the softmax temperature of the test figures (1: not calibrated)
+    calibration: dict[str, Any] | None = None  # Calibration.to_dict(): what the temperature was fitted on
     valid: dict[str, Any] | None = None  # PerplexityReport.to_dict() of the final evaluations
     test: dict[str, Any] | None = None
     dynamic_test: dict[str, Any] | None = None

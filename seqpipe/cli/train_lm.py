@@ -102,7 +102,7 @@ def train_lm(
         f"{summary['name']}: {summary['epochs']} epochs ({summary['stopped']}), "
         f"train ppl {fmt(summary['train_ppl'])}, "
         f"valid {fmt(summary['valid_ppl'])}{_sampled(summary, 'valid')}, "
-        f"test {fmt(summary['test_ppl'])}{_sampled(summary, 'test')} "
+        f"test {fmt(summary['test_ppl'])}{_sampled(summary, 'test')}{_calibrated(summary)} "
         f"(unigram {fmt(summary['unigram_valid_ppl'])} / {fmt(summary['unigram_test_ppl'])}), "
         f"{_dynamic(summary)}"
         f"{summary['tokens_per_s'] or 0:,.0f} tokens/s on {summary['device']}",
@@ -130,6 +130,12 @@ def _sampled(summary: dict[str, Any], split: str) -> str:
     if summary.get(f"{split}_sampled"):
         return f" (sampled: {summary.get(f'{split}_eval_tokens') or 0:,} tokens)"
     return ""
+
+
+def _calibrated(summary: dict[str, Any]) -> str:
+    """' at temperature T (fitted on valid)' when the run calibrated its softmax, else ''."""
+    temperature = summary.get("temperature") or 1.0
+    return f" at temperature {temperature:.3f} (fitted on valid)" if temperature != 1.0 else ""
 
 
 def _dynamic(summary: dict[str, Any]) -> str:
@@ -167,7 +173,7 @@ def generate(
     ],
     prefix: Annotated[str, typer.Option(help="text to warm up on")] = "time traveller",
     n: Annotated[int, typer.Option("--n", help="tokens to generate")] = 50,
-    temperature: Annotated[float, typer.Option(help="0 = greedy (the book); > 0 samples")] = 0.0,
+    temperature: Annotated[float, typer.Option(help="0 = greedy (the book); > 0 samples (1: the distribution the test figures score, calibrated)")] = 0.0,
     top_k: Annotated[int | None, typer.Option(help="sample among the k most likely tokens")] = None,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda[:N]")] = "auto",

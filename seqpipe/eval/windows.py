@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seqpipe.eval.perplexity import PerplexityReport, Totals, perplexity
@@ -24,6 +25,7 @@ from seqpipe.models.softmax import lm_nll
 from seqpipe.train.token_source import TokenSource, window_tokens
 
 Progress = Callable[[int, int], None]  # (tokens done, tokens in all)
+Logits = Callable[[torch.Tensor, torch.Tensor], None]  # (logits (tokens, vocab) float32, targets (tokens,))
 READ_STEPS = 32  # steps of every row read at once
 
 
@@ -89,8 +91,11 @@ def evaluate_windows(
     on_progress: Progress | None = None,
     deadline: float | None = None,
     unk_id: int = 0,
+    on_logits: Logits | None = None,
 ) -> PerplexityReport:
     """Token-weighted NLL of the model on the windows of a source; `on_progress(done, total)` now and then.
+
+    `on_logits(logits, targets)` receives every minibatch's logits (a full-softmax model only), time-major.
 
     With a `deadline` (a `time.perf_counter()` value) evaluation stops at the first step past it: the report
     then covers the first part of every row (a sample spread over the windows), fewer tokens than they hold.
@@ -118,7 +123,10 @@ def evaluate_windows(
                     for k in range(0, span, num_steps):
                         ids = block[:, k : k + num_steps + 1]
                         x, y = torch.as_tensor(ids[:, :-1]).to(device), torch.as_tensor(ids[:, 1:]).to(device)
-                        nll, state = lm_nll(model, x, state, y)
+                        if on_logits is None:
+                            nll, state = lm_nll(model, x, state, y)
+                        else:
+                            nll, state = _nll_showing_logits(model, x, state, y, on_logits)
                         totals.add(nll, y.T, unk_id)  # the NLL is time-major
                         at += y.shape[1]
                         done += y.numel()
@@ -134,6 +142,14 @@ def evaluate_windows(
         model.train(was_training)
     report.finish(done)
     return totals.report(done)
+
+
+def _nll_showing_logits(model: nn.Module, x: torch.Tensor, state, y: torch.Tensor, on_logits: Logits):
+    """`lm_nll` of a full-softmax model that also hands its logits and targets to `on_logits`."""
+    logits, state = model(x, state)
+    logits, target = logits.float(), y.T.reshape(-1)
+    on_logits(logits, target)
+    return F.cross_entropy(logits, target, reduction="none"), state
 
 
 def unigram_windows(

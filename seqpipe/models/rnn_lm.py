@@ -7,7 +7,8 @@ every step or, with `variational`, one mask per sequence; optionally DropConnect
 weights (`weight_drop`), both as AWD-LSTM does (Merity et al. 2018). In training with dropout between
 layers or a weight drop, the layers run one at a time with our cheaper masks (`seqpipe.models.dropout`);
 evaluation runs the fused module.
-The state is a (layers, batch, hidden) tensor, or an (h, c) pair of them for an LSTM.
+The state is a (layers, batch, hidden) tensor, or an (h, c) pair of them for an LSTM. The logits are
+divided by `temperature` (1 until a run fits it on validation data: `seqpipe.eval.calibration`).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class RNNLM(nn.Module):
         # full softmax (a linear layer to logits), or an adaptive softmax when `cutoffs` are given
         self.head = AdaptiveHead(num_hiddens, vocab_size, cutoffs) if cutoffs else None
         self.linear = None if cutoffs else nn.Linear(num_hiddens, vocab_size)
+        # the logits are divided by it: 1 in training, then fitted on validation data (seqpipe.eval.calibration)
+        self.temperature = 1.0
 
     def begin_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
         """Zeros of shape (layers, batch, hidden); an (h, c) pair for an LSTM."""
@@ -105,7 +108,8 @@ class RNNLM(nn.Module):
         hidden, state = self._outputs(X, state)
         if self.head is not None:
             return self.head.log_prob(hidden.float()), state
-        return self.linear(hidden), state
+        logits = self.linear(hidden)
+        return (logits if self.temperature == 1.0 else logits / self.temperature), state
 
     def nll(self, X: torch.Tensor, state: State, target: torch.Tensor) -> tuple[torch.Tensor, State]:
         """Per-token NLL of time-major targets through the adaptive head (no full logits), and the state."""

@@ -83,8 +83,10 @@ def _neural_row(m: NeuralLMResult) -> dict[str, Any]:
     oovs = test.get("n_oov", m.oov.get("test"))
     vocab = "snapshot vocab" if data.get("vocab_path") else "train vocab" + (f", min_freq {data['min_freq']}" if data.get("min_freq") else "")
     shape = f"{model.get('layers', 1)}×{model.get('hidden', '?')}" if model else ""
+    calibrated = f", temperature {m.temperature:.3g} (fitted on valid)" if m.temperature != 1.0 else ""
     return {
-        "name": m.name, "family": "neural", "what": f"{(m.model or model.get('kind', '')).upper()} {shape}".strip(),
+        "name": m.name, "family": "neural",
+        "what": f"{(m.model or model.get('kind', '')).upper()} {shape}".strip() + calibrated,
         "unit": data.get("tokens", "?"),
         "test": (tuple(data.get("sources", ())), data.get("normalize"), data.get("tokens"),
                  neural_test_range(data)),

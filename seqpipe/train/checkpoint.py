@@ -10,6 +10,8 @@ so the safe loader reads it without allow-listing any class:
     ema          the weight average (seqpipe.train.averaging) when the run keeps one, or None
     rng          Python / NumPy / torch (/ CUDA) generator states
     iterator     BatchStream.state_dict()           loop                epoch, step, history, early stopping
+    temperature  the softmax temperature fitted on valid after training (seqpipe.eval.calibration); absent
+                 before then and in older checkpoints (read as 1)
 
 A checkpoint with a non-finite weight is never written.
 """

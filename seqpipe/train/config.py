@@ -43,6 +43,11 @@ class LMDataConfig(FrozenConfig):
         "lines",
         description="'lines': the line split the n-gram LMs use; 'tokens': cut the token stream (nanoGPT)",
     )
+    valid_from: Literal["end", "start"] = Field(
+        "end",
+        description="'end': train | valid | test; 'start': valid | train | test, so training runs right up "
+        "to the test (the start of the play the test continues, on tiny shakespeare)",
+    )
     max_tokens: int | None = Field(
         None, gt=0, description="train on the first N training tokens (the book: 10000)"
     )
@@ -58,6 +63,12 @@ class LMDataConfig(FrozenConfig):
     max_vocab: int | None = Field(
         None, ge=3, description="keep the most frequent training words (with <unk> and </s>); the rest -> <unk>"
     )
+
+    @model_validator(mode="after")
+    def _valid_from_text(self) -> LMDataConfig:
+        if self.valid_from == "start" and self.snapshot:
+            raise ValueError("valid_from=start cuts a text source; a snapshot's train / valid / test are fixed")
+        return self
 
     @property
     def separator(self) -> str:
@@ -130,6 +141,10 @@ class LMTrainConfig(FrozenConfig):
         description="weight averaging: validate and keep an exponential moving average of the weights "
         "with this decay per step (e.g. 0.998); 0 = off",
         json_schema_extra=cli(grid=True),
+    )
+    calibrate: bool = Field(
+        True, description="after training, fit a softmax temperature on the valid split (full softmax; "
+        "the test figures and generate use it)",
     )
     seed: int = Field(0, ge=0, description="seed", json_schema_extra=cli(grid=True))
     device: str = Field("auto", description="auto | cpu | cuda[:N] | mps")

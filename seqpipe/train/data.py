@@ -10,6 +10,10 @@ Decisions, so neural and n-gram perplexities can be compared and nothing leaks:
   `"\\n".join(lines) + "\\n"` char-tokenized is the file itself (nanoGPT). `line_sep` overrides this.
 - The vocabulary comes from the whole training range (before `max_tokens`), or from a snapshot's
   `vocab.parquet`. Valid / test tokens outside it read as `<unk>` (id 0) and are counted as OOV.
+- `valid_from="start"` puts the validation range first (valid | train | test) so that training runs right
+  up to the test: on tiny shakespeare the test continues a play (The Taming of the Shrew) whose opening
+  lies just before it, and a 2 x 512 LSTM that never read that opening (valid at the end) scored the test
+  1.537 nats/char against 1.405.
 - `max_tokens` keeps the first N training tokens: the book's `max_tokens=10000` with `split="none"`.
 """
 
@@ -59,22 +63,28 @@ def line_tokens(lines: list[str], unit: str, separator: str) -> list[str]:
 
 
 def split_tokens(cfg: LMDataConfig, lines: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """Train / valid / test token lists of normalized lines, as `cfg` says."""
-    unit, sep = cfg.tokens, cfg.separator
+    """Train / valid / test token lists of normalized lines, as `cfg` says.
+
+    With `valid_from="start"` the validation range (the same size) comes first: valid | train | test.
+    """
+    unit, sep, first = cfg.tokens, cfg.separator, cfg.valid_from == "start"
     if cfg.split is None:
         return line_tokens(lines, unit, sep), [], []
     if cfg.split_by == "lines":
         parts = split_lines(lines, cfg.split)
-        return (
-            line_tokens(parts.train, unit, sep),
-            line_tokens(parts.valid, unit, sep),
-            line_tokens(parts.test, unit, sep),
-        )
+        train, valid = parts.train, parts.valid
+        if first:
+            ahead = train + valid
+            train, valid = ahead[len(valid) :], ahead[: len(valid)]
+        return line_tokens(train, unit, sep), line_tokens(valid, unit, sep), line_tokens(parts.test, unit, sep)
     tokens = line_tokens(lines, unit, sep)
     fractions = parse_fractions(cfg.split)
     n = len(tokens)
     cut_train = int(fractions[0] * n)
     cut_valid = int((fractions[0] + (fractions[1] if len(fractions) > 1 else 0.0)) * n)
+    if first:
+        cut_valid_start = cut_valid - cut_train
+        return tokens[cut_valid_start:cut_valid], tokens[:cut_valid_start], tokens[cut_valid:]
     return tokens[:cut_train], tokens[cut_train:cut_valid], tokens[cut_valid:]
 
 

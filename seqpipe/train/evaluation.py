@@ -42,12 +42,13 @@ class EvalPlan:
     fixed_s: float = 0.0  # checkpoint and exit
     test_reserved: int = 0  # test tokens the reserve counts (the test may go on to the deadline)
     dynamic_s: float = 0.0  # seconds kept for the dynamic evaluation of the test, at its probed rate
+    valid_passes: int = 1  # 2: the temperature calibration reads the validation sample again
 
     def reserve(self) -> Callable[[float | None], float]:
         """The reserve as a function of the recent training rate: the machine's load may change during
         training, so the probed evaluation rate is scaled by how the training rate moved since the probe."""
         first: list[float] = []
-        tokens = (self.valid_tokens + self.test_reserved) * SAFETY
+        tokens = (self.valid_passes * self.valid_tokens + self.test_reserved) * SAFETY
 
         def at(train_rate: float | None) -> float:
             if train_rate is None or not first:
@@ -82,10 +83,12 @@ def probe_rate(model: nn.Module, source: TokenSource, cfg: LMTrainConfig, device
 
 
 def plan_evaluation(
-    cfg: LMTrainConfig, n_valid: int, n_test: int, rate: float, params: int, dynamic_rate: float | None = None
+    cfg: LMTrainConfig, n_valid: int, n_test: int, rate: float, params: int, dynamic_rate: float | None = None,
+    calibrate: bool = False,
 ) -> EvalPlan:
     """The validation sample, the test range and the reserve, for a budget of `cfg.minutes` (or none);
-    with `dynamic_rate` (probed tokens/s of dynamic evaluation) also the seconds it needs, up to its share."""
+    with `dynamic_rate` (probed tokens/s of dynamic evaluation) also the seconds it needs, up to its share;
+    with `calibrate`, a second pass over the validation sample (at most) and a second checkpoint write."""
     budget = cfg.minutes * 60.0 if cfg.minutes else float("inf")
     valid_want = min(cfg.eval_tokens or n_valid, n_valid)
     test_want = min(cfg.test_tokens or n_test, n_test)
@@ -100,10 +103,11 @@ def plan_evaluation(
     dynamic_s = 0.0
     if cfg.minutes and dynamic_rate:
         dynamic_s = min(window_tokens(test), DYNAMIC_SHARE * budget * dynamic_rate) / dynamic_rate * SAFETY
-    reserve = (window_tokens(valid) + min(test_n, window_tokens(test))) / rate * SAFETY + checkpoint_s + dynamic_s \
-        if cfg.minutes else 0.0
-    return EvalPlan(valid, test, valid_n < n_valid, test_planned < n_test, reserve, rate, checkpoint_s,
-                    min(test_n, window_tokens(test)), dynamic_s)
+    passes = 2 if calibrate and valid else 1
+    reserve = (passes * window_tokens(valid) + min(test_n, window_tokens(test))) / rate * SAFETY \
+        + passes * checkpoint_s + dynamic_s if cfg.minutes else 0.0
+    return EvalPlan(valid, test, valid_n < n_valid, test_planned < n_test, reserve, rate, passes * checkpoint_s,
+                    min(test_n, window_tokens(test)), dynamic_s, passes)
 
 
 class EvalBar:

@@ -136,10 +136,13 @@ def build_model(m: LMModelConfig, vocab_size: int, cutoffs: list[int] | None = N
 def load_model(
     checkpoint: str | Path, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, Vocab, LMRunConfig]:
-    """A model ready to generate from a checkpoint, with the weights its run ended with (`final_weights`)."""
+    """A model ready to generate from a checkpoint, with the weights its run ended with (`final_weights`)
+    and its fitted softmax temperature."""
     ckpt: dict[str, Any] = load_checkpoint(checkpoint, map_location=device)
     cfg = LMRunConfig.model_validate(ckpt["config"])
     vocab = Vocab(ckpt["vocab"], [0] * len(ckpt["vocab"]))
     model = build_model(cfg.model, len(vocab), ckpt.get("cutoffs"))
     model.load_state_dict(final_weights(ckpt))
+    if hasattr(model, "temperature"):
+        model.temperature = float(ckpt.get("temperature", 1.0))  # fitted after training (`calibrate`)
     return model.to(device), vocab, cfg

@@ -43,8 +43,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "shakespeare-char": {
         "model": "lstm", "layers": "2", "hidden": "512", "embedding": "64", "dropout": "0.3", "weight_drop": "0.15",
         "optimizer": "adam", "lr": "3e-3", "schedule": "cosine", "min_lr_ratio": 0.02, "batch": "32", "steps": "128",
-        "minutes": 10.0, "threads": 2, "normalize": "raw", "split": "0.9", "split_by": "tokens",
-        "ema": 0.999,
+        "minutes": 10.0, "threads": 2, "normalize": "raw", "split": "0.89,0.01", "split_by": "tokens",
+        "valid_from": "start", "ema": 0.999,
     },
     "pipeline-char": {
         "model": "lstm", "hidden": "512", "embedding": "64", "dropout": "0.5",

@@ -2,7 +2,8 @@
 
 Writes under `out_dir`:
 
-    models/<name>/checkpoint.pt   every epoch, atomically (resumable; see checkpoint.py)
+    models/<name>/checkpoint.pt   every epoch, atomically (resumable; see checkpoint.py); at the end also
+                                  the softmax temperature fitted on valid (`calibrate`)
     models/<name>/config.json     the run config, vocab fingerprint and size, parameter count
     models/<name>/vocab.parquet   the vocabulary
     models/<name>/metrics.json    the result (seqpipe.results.NeuralLMResult), written last: perplexities,
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from seqpipe.eval.calibration import calibratable, calibrate, calibration_windows
 from seqpipe.eval.dynamic import evaluate_dynamic, probe_dynamic_rate
 from seqpipe.eval.windows import evaluate_windows
 from seqpipe.io import atomic_path, atomic_write_text, update_run_metrics, write_json
@@ -34,18 +36,19 @@ from seqpipe.results import NeuralLMResult
 from seqpipe.samples import Sample, training_prefix, write_samples
 from seqpipe.text.vocab import Vocab
 from seqpipe.train.allocator import keep_freed_memory
-from seqpipe.train.checkpoint import load_checkpoint
+from seqpipe.train.checkpoint import load_checkpoint, save_checkpoint
 from seqpipe.train.config import LMRunConfig
 from seqpipe.train.evaluation import EXIT_S, EvalBar, plan_evaluation, probe_rate
 from seqpipe.train.generate import build_model, generate
 from seqpipe.train.lm_data import load_lm_data
 from seqpipe.train.loop import EpochRecord, ProgressFn, fit
 from seqpipe.train.seed import resolve_device, seed_everything, torch_threads
+from seqpipe.train.token_source import window_tokens
 
 # Training fields a resumed run may change; any other difference from the checkpoint is an error.
 RESUMABLE_CHANGES = frozenset(
     {"epochs", "minutes", "patience", "device", "threads", "checkpoint_every", "eval_every", "eval_tokens",
-     "test_tokens", "checkpoint_minutes", "dynamic_lr"}
+     "test_tokens", "checkpoint_minutes", "dynamic_lr", "calibrate"}
 )
 SAMPLE_TOKENS = 50  # the book's predict('time traveller', 50)
 SAMPLE_TEMPERATURE = 0.8
@@ -116,7 +119,9 @@ def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progre
     rate = probe_rate(model, probe_source, t, device) if t.minutes else 1.0
     dynamic_rate = probe_dynamic_rate(model, probe_source, t.num_steps, t.dynamic_lr, device, t.precision) \
         if t.minutes and t.dynamic_lr else None
-    plan = plan_evaluation(t, len(data.valid), len(data.test), rate, count_parameters(model), dynamic_rate)
+    calibrating = t.calibrate and calibratable(model) and len(data.valid) > 1
+    plan = plan_evaluation(t, len(data.valid), len(data.test), rate, count_parameters(model), dynamic_rate,
+                           calibrating)
 
     model_dir = Path(out_dir) / "models" / cfg.model_name
     checkpoint = model_dir / "checkpoint.pt"
@@ -163,6 +168,15 @@ def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progre
         with EvalBar("valid", progress, on_progress).running(plan.valid_tokens) as bar:
             valid = evaluate_windows(model, data.valid, plan.valid_windows, t.eval_batch_size, t.num_steps,
                                      device, on_progress=bar)
+    calibration = None
+    if calibrating and plan.valid_windows:
+        windows = calibration_windows(len(data.valid), plan.valid_windows, len(vocab))
+        with EvalBar("calibrate", progress, on_progress).running(window_tokens(windows)) as bar:
+            calibration = calibrate(model, data.valid, windows, t.eval_batch_size, t.num_steps, device, bar)
+        save_checkpoint(checkpoint, {**load_checkpoint(checkpoint), "temperature": calibration.temperature})
+        # the reported valid figure is the calibrated model's, like the test's (the history keeps the trained one's)
+        valid = calibration.report if windows == plan.valid_windows else evaluate_windows(
+            model, data.valid, plan.valid_windows, t.eval_batch_size, t.num_steps, device)
     test = dynamic = None
     end = result.budget_end - EXIT_S if result.budget_end is not None else None
     if plan.test_windows:
@@ -208,6 +222,8 @@ def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progre
         dynamic_test_nats=dynamic.nats_per_token if dynamic else None,
         dynamic_test_eval_tokens=dynamic.n_tokens if dynamic else 0,
         dynamic_test_sampled=dynamic is not None and (plan.test_sampled or dynamic.n_tokens < plan.test_tokens),
+        temperature=calibration.temperature if calibration else 1.0,
+        calibration=calibration.to_dict() if calibration else None,
         valid=valid.to_dict() if valid else None,
         test=test.to_dict() if test else None,
         dynamic_test=dynamic.to_dict() if dynamic else None,

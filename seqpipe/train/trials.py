@@ -132,7 +132,8 @@ def run_trial(
     try:
         summary = train_lm(cfg, out_dir, resume=resume, on_epoch=on_epoch, on_progress=on_progress).to_dict()
         row.update({k: summary.get(k) for k in ("valid_ppl", "test_ppl", "tokens_per_s", "epochs", "stopped",
-                                               "params", "valid_sampled", "test_sampled", "checkpoint")})
+                                               "params", "valid_sampled", "test_sampled", "checkpoint",
+                                               "temperature")})
     except (NonFiniteError, torch.OutOfMemoryError, RuntimeError, ValueError, OSError) as exc:
         row.update(status="failed", reason=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
     row["wall_s"] = time.perf_counter() - started

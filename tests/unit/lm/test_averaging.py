@@ -103,7 +103,10 @@ def test_reported_valid_uses_eval_rows_while_selection_uses_valid_rows(shared_da
     result = train_lm(cfg, tmp_path)
     model, _, _ = load_model(result.checkpoint)
     valid = build_corpus(cfg.data).valid
-    one_stream, sixteen_rows = evaluate_lm(model, valid, 1, 16), evaluate_lm(model, valid, 16, 16)
-    assert one_stream.nll_sum != pytest.approx(sixteen_rows.nll_sum, rel=1e-4)  # the two really differ
+    one_stream = evaluate_lm(model, valid, 1, 16)  # the reported figures are the calibrated model's
+    model.temperature = 1.0  # the history's, the model's as trained
+    sixteen_rows = evaluate_lm(model, valid, 16, 16)
+    assert one_stream.nll_sum != pytest.approx(evaluate_lm(model, valid, 1, 16).nll_sum, rel=1e-4)  # calibrated
+    assert evaluate_lm(model, valid, 1, 16).nll_sum != pytest.approx(sixteen_rows.nll_sum, rel=1e-4)  # rows differ
     assert result.valid_ppl == pytest.approx(one_stream.ppl, rel=1e-6)  # the reported figure: one stream
     assert result.history[-1]["valid_ppl"] == pytest.approx(sixteen_rows.ppl, rel=1e-6)  # selection: 16 rows

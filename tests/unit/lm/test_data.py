@@ -47,6 +47,22 @@ def test_raw_text_keeps_newlines_and_token_split_is_nanogpts(shared_data):
     assert len(c.vocab) == 66 and "\n" in c.vocab  # nanoGPT's 65 characters plus <unk>
 
 
+def test_valid_from_start_moves_the_valid_range_ahead_of_train_and_keeps_the_test(shared_data, d2l_lines):
+    raw = (shared_data / "tinyshakespeare.txt").read_text(encoding="utf-8")
+    kw = {"sources": ("tinyshakespeare",), "normalize": "raw", "split": "0.88,0.02", "split_by": "tokens"}
+    end, start = (build_corpus(LMDataConfig(**kw, valid_from=v)) for v in ("end", "start"))
+    cut_valid, cut_train = len(end.valid), int(len(raw) * 0.9)  # the valid range keeps its size
+    assert text(start, "valid") == raw[:cut_valid] and text(start, "train") == raw[cut_valid:cut_train]
+    assert text(start, "test") == text(end, "test") == raw[cut_train:]  # the test range is nanoGPT's
+    assert start.sizes() == end.sizes()
+    lines = build_corpus(LMDataConfig(split="0.9,0.05", valid_from="start"), d2l_lines)
+    whole = "".join(d2l_lines)
+    assert text(lines, "valid") + text(lines, "train") + text(lines, "test") == whole
+    assert text(lines, "test") == text(build_corpus(LMDataConfig(split="0.9,0.05"), d2l_lines), "test")
+    with pytest.raises(ValueError, match="snapshot's train / valid / test are fixed"):
+        LMDataConfig(snapshot="somewhere", valid_from="start")
+
+
 def test_vocab_comes_from_training_tokens_and_unseen_ones_are_oov():
     lines = ["abab", "abba", "abcab", "zzz"]  # 'c' and 'z' appear only after the training range
     c = build_corpus(LMDataConfig(split="0.5,0.25"), lines)

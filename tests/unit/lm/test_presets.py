@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from seqpipe.cli.train_lm import build_config
@@ -38,3 +40,10 @@ def test_explicit_options_override_the_preset():
 def test_unknown_preset_names_the_known_ones():
     with pytest.raises(ValueError, match="pipeline-char"):
         apply_preset("nope", {})
+
+
+def test_shakespeare_char_tests_on_nanogpts_range_and_calibrates_on_the_start():
+    cfg = build_config(["tinyshakespeare"], None, apply_preset("shakespeare-char", {}))
+    d = cfg.data
+    assert (d.split, d.split_by, d.valid_from, d.normalize) == ((0.89, 0.01), "tokens", "start", "raw")
+    assert math.isclose(sum(d.split), 0.9) and cfg.train.calibrate  # the last 10 % of characters is the test, as nanoGPT's

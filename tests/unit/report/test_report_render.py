@@ -151,3 +151,13 @@ def test_a_dynamic_evaluation_is_its_own_row_beside_the_static_one(copy_run):
     assert dynamic["ppl incl. OOV"] == "3.50" and dynamic["nats / token"] == "1.253"
     assert dynamic["test set"] == static["test set"] == "B" and dynamic["tokens"] == static["tokens"]
     assert "adapting (SGD lr 0.3)" in dynamic["kind"] and static["ppl incl. OOV"] == f"{m['test_ppl']:,.2f}"
+
+
+def test_a_calibrated_model_shows_its_temperature_and_an_uncalibrated_one_none(copy_run):
+    run = copy_run()
+    path = run / "models" / "gru" / "metrics.json"
+    m = json.loads(path.read_text())
+    for temperature, shown in ((1.0, False), (1.1789, True)):
+        path.write_text(json.dumps({**m, "temperature": temperature}))
+        table = rows_by_first_cell(parse(render_report(run).html.read_text()).tables["lm-perplexity"])
+        assert ("temperature 1.18 (fitted on valid)" in table["gru"]["kind"]) is shown
