@@ -15,12 +15,13 @@ mean NLL, mean(-beta z_y + logsumexp(beta z)), is convex:
 1.5
 
 The logits of at most `MAX_VALUES` floats are kept (64 MB): every validation token of a character model,
-`MAX_VALUES // vocab` tokens of a word model. Models with an adaptive softmax are not calibrated (their
+`MAX_VALUES // vocab` tokens of a word model; with fewer than `MIN_TOKENS` the temperature stays 1. Models with an adaptive softmax are not calibrated (their
 temperature would need the whole vocabulary's log-probabilities of every token).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -32,6 +33,7 @@ from seqpipe.train.token_source import TokenSource, sample_windows, window_token
 
 MAX_VALUES = 16_000_000  # logits kept for the fit: tokens x vocab floats
 MIN_BETA, MAX_BETA = 0.2, 5.0  # temperatures between 0.2 and 5
+MIN_TOKENS = 100  # fewer validation tokens than this pin nothing down: the temperature stays 1
 CHUNK_VALUES = 2_000_000  # logits per softmax (float64), to bound the fit's working memory at ~50 MB
 
 
@@ -103,8 +105,11 @@ def _derivatives(logits: torch.Tensor, targets: torch.Tensor, beta: float) -> tu
 
 
 def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, steps: int = 30) -> float:
-    """The temperature T minimizing the mean NLL of `targets` under softmax(logits / T), within 0.2..5."""
+    """The temperature T minimizing the mean NLL of `targets` under softmax(logits / T), within 0.2..5
+    (1 when the logits are not finite)."""
     beta, nll = 1.0, mean_nll(logits, targets, 1.0)
+    if not math.isfinite(nll):
+        return 1.0
     for _ in range(steps):
         grad, curv = _derivatives(logits, targets, beta)
         step = grad / curv if curv > 1e-12 else grad
@@ -137,8 +142,8 @@ def calibrate(
     kept: list[tuple[torch.Tensor, torch.Tensor]] = []
     before = evaluate_windows(model, source, windows, batch_size, num_steps, device, on_progress=on_progress,
                               unk_id=unk_id, on_logits=lambda z, y: kept.append((z.cpu(), y.cpu())))
-    if not kept:
-        return Calibration(1.0, 0, float("nan"), float("nan"), before)
+    if before.n_tokens < MIN_TOKENS:
+        return Calibration(1.0, before.n_tokens, before.nats_per_token, before.nats_per_token, before)
     logits, targets = torch.cat([z for z, _ in kept]), torch.cat([y for _, y in kept])
     temperature = fit_temperature(logits, targets)
     model.temperature = temperature

@@ -51,6 +51,19 @@ def test_a_confident_wrong_model_is_cooled_and_its_nll_drops():
     assert F.cross_entropy(overconfident / fitted, targets) < 0.8 * F.cross_entropy(overconfident, targets)
 
 
+def test_non_finite_logits_or_too_few_tokens_leave_the_temperature_at_one():
+    logits = torch.randn(500, 5)
+    logits[3, 1] = float("nan")
+    assert fit_temperature(logits, torch.zeros(500, dtype=torch.long)) == 1.0
+    torch.manual_seed(0)
+    model = build_lm("gru", 30, hidden=8)
+    with torch.no_grad():
+        model.linear.weight.mul_(8)
+    got = calibrate(model, ArraySource(np.arange(60) % 30), [(0, 60)], 2, 10)  # 59 tokens < MIN_TOKENS
+    assert (got.temperature, model.temperature, got.tokens) == (1.0, 1.0, 59)
+    assert got.nats_after == got.nats_before
+
+
 def test_the_model_divides_its_logits_by_its_temperature():
     torch.manual_seed(0)
     model = build_lm("gru", 30, hidden=16, embedding=8).eval()
