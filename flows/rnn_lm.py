@@ -16,6 +16,7 @@ from prefect import flow
 from seqpipe.config import Settings
 from seqpipe.io import new_run_id
 from seqpipe.results import NeuralLMResult
+from seqpipe.train.allocator import DASK_PRELOAD
 from seqpipe.train.config import LMDataConfig, LMModelConfig, LMRunConfig, LMTrainConfig
 from seqpipe.train.trials import GRID_FIELDS, expand, threads_per_worker, varying_options, write_trials
 from tasks.rnn_lm import publish_perplexity_table, train_rnn_lm, train_trial
@@ -59,7 +60,8 @@ def _dask_runner(workers: int):
     if address:
         return DaskTaskRunner(address=address)
     return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
-                                          "host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"})
+                                          "host": "127.0.0.1", "dashboard_address": "127.0.0.1:0",
+                                          "preload": [DASK_PRELOAD]})
 
 
 @flow(name="rnn-lm", log_prints=True)

@@ -27,6 +27,7 @@ import pandas as pd
 
 from seqpipe.fields import fields_of
 from seqpipe.io import atomic_path, atomic_write_text
+from seqpipe.train.allocator import DASK_PRELOAD
 from seqpipe.train.config import LMRunConfig
 
 # option -> (config section, field) of the fields marked `grid` (`seqpipe.config.cli`): a comma list of values
@@ -196,7 +197,8 @@ def run_trials(
 
     threads = threads_per_worker(workers)
     cluster = None if address else LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+        preload=[DASK_PRELOAD],  # malloc tuned before the training thread allocates (train/allocator.py)
     )
     with Client(address or cluster) as client:
         futures = client.map(run_trial, docs, out_dir=out, threads=threads, on_epoch=on_epoch, pure=False)

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from seqpipe.train.config import LMRunConfig
+
 # A child process per setting: mallopt is process-wide and cannot be undone.
 _STEPS = """
 import resource, torch
@@ -44,3 +46,32 @@ def test_tuned_malloc_reuses_freed_pages_instead_of_faulting_in_fresh_ones():
     off, untuned = _faults_per_step("false")
     assert applied and not off
     assert tuned < 0.5 * untuned, (tuned, untuned)  # measured here: ~5 k vs ~77 k page faults per step
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux-only")
+def test_local_dask_workers_are_tuned_as_they_start_before_any_task(monkeypatch):
+    from distributed import Client, LocalCluster
+
+    from seqpipe.train import allocator, trials
+
+    def tuned_at_start(**preload: list[str]) -> bool:
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None, **preload) as cluster, Client(cluster) as client:
+            [done] = client.run(lambda: allocator._done).values()  # before any task ran on the worker
+            return done
+
+    assert tuned_at_start(preload=[allocator.DASK_PRELOAD]) and not tuned_at_start()
+    # the grid's cluster preloads it (its kwargs caught before anything starts)
+    seen: dict[str, object] = {}
+
+    class Caught(Exception):
+        pass
+
+    def fake_cluster(**kwargs: object) -> None:
+        seen.update(kwargs)
+        raise Caught
+
+    monkeypatch.setattr("dask.distributed.LocalCluster", fake_cluster)
+    with pytest.raises(Caught):
+        trials.run_trials([LMRunConfig(), LMRunConfig(name="b")], "unused", workers=2)
+    assert seen["preload"] == [allocator.DASK_PRELOAD] and seen["host"] == "127.0.0.1"
