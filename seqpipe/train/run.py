@@ -164,19 +164,19 @@ def _train_lm(cfg: LMRunConfig, out_dir: Path, resume: str | Path | None, progre
     )
     # measured by fit for the weights it returned (None when not, or with other rows than the reported figures')
     valid = result.valid if t.selection_rows == t.eval_batch_size else None
-    if valid is None and plan.valid_windows:
-        with EvalBar("valid", progress, on_progress).running(plan.valid_tokens) as bar:
-            valid = evaluate_windows(model, data.valid, plan.valid_windows, t.eval_batch_size, t.num_steps,
-                                     device, on_progress=bar)
     calibration = None
     if calibrating and plan.valid_windows:
         windows = calibration_windows(len(data.valid), plan.valid_windows, len(vocab))
         with EvalBar("calibrate", progress, on_progress).running(window_tokens(windows)) as bar:
             calibration = calibrate(model, data.valid, windows, t.eval_batch_size, t.num_steps, device, bar)
         save_checkpoint(checkpoint, {**load_checkpoint(checkpoint), "temperature": calibration.temperature})
-        # the reported valid figure is the calibrated model's, like the test's (the history keeps the trained one's)
-        valid = calibration.report if windows == plan.valid_windows else evaluate_windows(
-            model, data.valid, plan.valid_windows, t.eval_batch_size, t.num_steps, device)
+        # the reported valid figure is the calibrated model's, like the test's (the history keeps the trained one's):
+        # the fit's own evaluation when it read the reported windows, else one more pass below
+        valid = calibration.report if windows == plan.valid_windows else None
+    if valid is None and plan.valid_windows:
+        with EvalBar("valid", progress, on_progress).running(plan.valid_tokens) as bar:
+            valid = evaluate_windows(model, data.valid, plan.valid_windows, t.eval_batch_size, t.num_steps,
+                                     device, on_progress=bar)
     test = dynamic = None
     end = result.budget_end - EXIT_S if result.budget_end is not None else None
     if plan.test_windows:

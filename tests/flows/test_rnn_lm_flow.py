@@ -77,7 +77,7 @@ def test_progress_phases_cover_every_stage_of_a_run_in_its_order():
     from tasks.rnn_lm import PrefectProgress
 
     # an unknown phase would count 0-100 % and pin the artifact at 100 % before the test evaluation
-    order = ["train", "valid", "calibrate", "test", "dynamic test"]  # the EvalBar labels of train_lm, in order
+    order = ["train", "calibrate", "valid", "test", "dynamic test"]  # the EvalBar labels of train_lm, in order
     spans = [PrefectProgress.SHARE[phase] for phase in order]
     assert spans[0][0] == 0.0 and spans[-1][1] == 100.0
     assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(spans, spans[1:], strict=False))

@@ -112,7 +112,10 @@ def test_the_plan_reserves_a_second_validation_pass_and_checkpoint_for_calibrati
     calibrating = plan_evaluation(cfg, 50_000, 50_000, 10_000.0, 1_000_000, calibrate=True)
     extra = calibrating.reserve_s - plain.reserve_s
     assert math.isclose(extra, plain.valid_tokens / 10_000.0 * 1.05 + plain.fixed_s, rel_tol=1e-9)
-    assert calibrating.reserve()(None) == calibrating.reserve_s
+    at = calibrating.reserve()  # rescaled by the training rate, the reserve still counts both passes
+    at(1_000.0)
+    assert math.isclose(at(1_000.0), calibrating.reserve_s, rel_tol=1e-9)
+    assert at(500.0) > plain.reserve()(None) + extra  # half the rate: the evaluations take twice as long
 
 
 def test_a_run_fits_its_temperature_on_valid_and_reports_the_test_under_it(tmp_path, shared_data):
